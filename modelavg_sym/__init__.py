@@ -1,0 +1,27 @@
+"""modelavg-sym: symbolic derivation and verification of optimal model averaging.
+
+The numeric API is compiled from expressions derived by :mod:`modelavg_sym.derive`:
+
+>>> import modelavg_sym as m
+>>> m.optimal_weight(1, 0.5, 0.3)   # a* = s_L / (s_L + s_G + Delta^2) = 100/159
+0.628930817610063
+"""
+
+from __future__ import annotations
+
+from .compile import beneficial_interval, benefit, min_mse, mse, optimal_weight
+from .errors import DataError, InvalidParameterError, UndefinedOptimumError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "InvalidParameterError",
+    "UndefinedOptimumError",
+    "__version__",
+    "beneficial_interval",
+    "benefit",
+    "min_mse",
+    "mse",
+    "optimal_weight",
+]

@@ -1,0 +1,55 @@
+"""``modelavg-sym weight``: optimal weight, MSEs and beneficial interval for given moments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .. import compile as api
+
+NAME = "weight"
+HELP = "optimal weight a*, MSE(0), MSE(1), MSE(a*) and the beneficial interval"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--var-local", type=float, required=True, help="s_L = Var(L) >= 0")
+    p.add_argument("--var-global", type=float, required=True, help="s_G = Var(G) >= 0")
+    p.add_argument("--bias", type=float, required=True, help="Delta = E[G] - theta")
+    p.add_argument("--cov", type=float, default=0.0, help="c = Cov(L, G) (default 0)")
+    p.add_argument("--weight", type=float, default=None, help="also report MSE and benefit here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def compute(var_local: float, var_global: float, bias: float, cov: float = 0.0,
+            weight: float | None = None) -> dict[str, object]:
+    """All quantities the command prints, as a dict (the --json object)."""
+    params = (var_local, var_global, bias, cov)
+    low, high = api.beneficial_interval(*params)
+    out: dict[str, object] = {
+        "optimal_weight": api.optimal_weight(*params),
+        "mse_local": api.mse(0.0, *params),
+        "mse_global": api.mse(1.0, *params),
+        "min_mse": api.min_mse(*params),
+        "beneficial_interval": [low, high],
+    }
+    if weight is not None:
+        out["mse"] = api.mse(weight, *params)
+        out["benefit"] = api.benefit(weight, *params)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    out = compute(args.var_local, args.var_global, args.bias, args.cov, args.weight)
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    low, high = out["beneficial_interval"]  # type: ignore[misc]
+    print(f"optimal weight a*        {out['optimal_weight']:.12g}")
+    print(f"MSE(0)  local model      {out['mse_local']:.12g}")
+    print(f"MSE(1)  global model     {out['mse_global']:.12g}")
+    print(f"MSE(a*) best average     {out['min_mse']:.12g}")
+    print(f"beneficial weights       ({low:.12g}, {high:.12g})  (open interval)")
+    if args.weight is not None:
+        print(f"MSE({args.weight:g})                {out['mse']:.12g}")
+        print(f"benefit B({args.weight:g})          {out['benefit']:.12g}")
+    return 0

@@ -1,0 +1,220 @@
+"""The two-estimator derivation (MATH.md R1-R10), from definitions.
+
+Pure functions: no I/O.  :func:`two_estimator` builds the model
+
+    L = theta + e_L,          Var(e_L) = s_L,
+    G = theta + Delta + e_G,  Var(e_G) = s_G,  Cov(e_L, e_G) = c,
+    theta_a = (1 - a) L + a G,
+
+expands E[(theta_a - theta)^2] by linearity (:mod:`modelavg_sym.moments`), and derives
+every result with sympy: the optimum from dMSE/da = 0, the benefit's factorisation from
+its roots, the beneficial interval from the roots and the sign of the leading
+coefficient, and so on.  Nothing below types a finished formula in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+import sympy as sp
+
+from .moments import CovarianceTable, RandomAffine, covariance, expectation, second_moment
+from .symbols import Delta, a, c, r, s_G, s_L, theta
+
+
+@dataclass(frozen=True)
+class Step:
+    """One displayed step of a derivation: ``lhs = rhs`` with a sentence of explanation."""
+
+    text: str
+    lhs: sp.Basic
+    rhs: sp.Basic
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A named set of derived expressions with the steps that produced them.
+
+    Attributes:
+        name: stable identifier (used for file names and LaTeX labels).
+        title: one-line human title.
+        results: ordered mapping from result name to sympy expression.
+        steps: the derivation's key steps, for the Markdown pages.
+        assumptions: the standing assumptions, as sympy relations.
+        notes: extra sentences.
+    """
+
+    name: str
+    title: str
+    results: Mapping[str, sp.Basic]
+    steps: tuple[Step, ...] = ()
+    assumptions: tuple[sp.Basic, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, key: str) -> sp.Basic:
+        return self.results[key]
+
+
+def _two_estimator_model(
+    cov_table_entries: Mapping[tuple[str, str], sp.Expr],
+) -> tuple[RandomAffine, RandomAffine, CovarianceTable]:
+    table = CovarianceTable(cov_table_entries)
+    L = theta + RandomAffine.noise("e_L")
+    G = theta + Delta + RandomAffine.noise("e_G")
+    return L, G, table
+
+
+def tidy(expr: sp.Expr) -> sp.Expr:
+    """Canonical display form of a rational expression: factored, with a denominator whose
+    leading sign is positive (sympy's ``factor`` may leave ``-(...)`` downstairs)."""
+    expr = sp.factor(expr)
+    num, den = sp.fraction(expr)
+    if den != 1 and den.could_extract_minus_sign():
+        num, den = -num, -den
+    if den == 1:
+        return num
+    return sp.Mul(sp.factor(num), sp.Pow(sp.factor(den), -1), evaluate=True)
+
+
+def _quadratic_roots(poly_expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """Leading coefficient and the two roots (0 first when it is one) of a quadratic in x."""
+    poly = sp.Poly(poly_expr, x)
+    if poly.degree() != 2:
+        raise ValueError(f"expected a quadratic in {x}, got degree {poly.degree()}")
+    roots = sp.solve(poly_expr, x)
+    roots = sorted((tidy(rt) for rt in roots), key=lambda e: (e != 0, sp.srepr(e)))
+    return sp.factor(poly.LC()), roots[0], roots[1]
+
+
+@cache
+def two_estimator() -> Derivation:
+    """Derive R1-R10 for the general (correlated) two-estimator model.
+
+    Result names: ``D``, ``mse_terms`` (the unexpanded sum of second moments),
+    ``mse`` (expanded in a), ``dmse``, ``d2mse``, ``optimal_weight`` (a*),
+    ``min_mse`` (MSE(a*)), ``mse_local`` (MSE(0)), ``mse_global`` (MSE(1)),
+    ``benefit`` (MSE(0) - MSE(a)), ``benefit_factored`` (= D a (2a* - a)),
+    ``benefit_roots_high`` (2a*), ``gain_fraction`` (B(r a*)/B(a*)),
+    ``personalization_value`` (MSE(1) - MSE(a*)), ``interval_low``/``interval_high``.
+    """
+    L, G, table = _two_estimator_model(
+        {("e_L", "e_L"): s_L, ("e_G", "e_G"): s_G, ("e_L", "e_G"): c}
+    )
+    theta_a = (1 - a) * L + a * G
+    err = theta_a - theta
+    err = RandomAffine(sp.expand(err.const), err.coeffs)
+    steps: list[Step] = []
+
+    mse_terms = second_moment(err, table)
+    e_err = expectation(err)
+    var_err = covariance(err, err, table)
+    steps.append(Step("Bias of the average, by linearity of expectation", sp.Symbol("E[theta_a - theta]"), e_err))
+    steps.append(Step("Variance of the average, by bilinearity of covariance", sp.Symbol("Var(theta_a)"), var_err))
+    steps.append(Step("MSE = bias^2 + variance (R1)", sp.Function("MSE")(a), mse_terms))
+
+    D = sp.expand(second_moment(G - L, table))
+    steps.append(Step("D := E[(G - L)^2] by the same expansion", sp.Symbol("D"), D))
+
+    mse = sp.collect(sp.expand(mse_terms), a)
+    dmse = sp.collect(sp.expand(sp.diff(mse, a)), a)
+    d2mse = sp.expand(sp.diff(mse, a, 2))
+    steps.append(Step("First derivative in a", sp.Derivative(sp.Function("MSE")(a), a), dmse))
+    steps.append(Step("Second derivative: 2D, positive when D > 0 (strict convexity)",
+                      sp.Derivative(sp.Function("MSE")(a), (a, 2)), d2mse))
+
+    (a_star,) = sp.solve(sp.Eq(dmse, 0), a)
+    a_star = tidy(a_star)
+    steps.append(Step("Unique stationary point: solve dMSE/da = 0 (R2)", sp.Symbol("a^*"), a_star))
+
+    min_mse = tidy(sp.simplify(mse.subs(a, a_star)))
+    steps.append(Step("Minimum MSE (R3)", sp.Function("MSE")(sp.Symbol("a^*")), min_mse))
+
+    mse_local = sp.expand(mse.subs(a, 0))
+    mse_global = sp.factor(sp.expand(mse.subs(a, 1)))
+    benefit = sp.expand(mse_local - mse)
+    steps.append(Step("Benefit B(a) = MSE(0) - MSE(a)", sp.Function("B")(a), sp.collect(benefit, a)))
+
+    lc, root0, root1 = _quadratic_roots(benefit, a)
+    benefit_factored = lc * (a - root0) * (a - root1)
+    steps.append(Step("B is a quadratic in a with roots 0 and 2a* and leading coefficient -D (R4)",
+                      sp.Function("B")(a), benefit_factored))
+
+    gain_fraction = sp.factor(sp.simplify(benefit.subs(a, r * a_star) / benefit.subs(a, a_star)))
+    steps.append(Step("Fraction of the best gain at a = r a* (R6)",
+                      sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("B")(sp.Symbol("a^*")),
+                      gain_fraction))
+
+    personalization_value = tidy(sp.simplify(mse_global - min_mse))
+    steps.append(Step("Value of personalization over the global model (R9)",
+                      sp.Function("MSE")(1) - sp.Function("MSE")(sp.Symbol("a^*")),
+                      personalization_value))
+
+    relative_gain = tidy(sp.simplify(benefit / mse_local))
+
+    results = {
+        "D": D,
+        "mse_terms": mse_terms,
+        "mse": mse,
+        "dmse": dmse,
+        "d2mse": d2mse,
+        "optimal_weight": a_star,
+        "min_mse": min_mse,
+        "mse_local": mse_local,
+        "mse_global": mse_global,
+        "benefit": benefit,
+        "benefit_factored": benefit_factored,
+        "benefit_leading_coefficient": lc,
+        "benefit_root_low": root0,
+        "benefit_root_high": root1,
+        "gain_fraction": gain_fraction,
+        "relative_gain": relative_gain,
+        "personalization_value": personalization_value,
+    }
+    return Derivation(
+        name="two_estimator",
+        title="Two estimators: local L and global G with bias, covariance and a weighted average",
+        results=results,
+        steps=tuple(steps),
+        assumptions=(sp.Ge(s_L, 0), sp.Ge(s_G, 0), sp.Le(c**2, s_L * s_G)),
+    )
+
+
+_RATIONAL_RESULTS = frozenset(
+    {"optimal_weight", "min_mse", "benefit_root_high", "personalization_value", "relative_gain"}
+)
+
+
+@cache
+def independent() -> Derivation:
+    """The independent special case c = 0 (R6-R8), by substitution into :func:`two_estimator`."""
+    base = two_estimator()
+    results = {}
+    steps = []
+    for key, expr in base.results.items():
+        sub = expr.subs(c, 0)
+        results[key] = tidy(sp.simplify(sub)) if key in _RATIONAL_RESULTS else sub
+    results["relative_gain"] = tidy(sp.simplify(results["benefit"] / results["mse_local"]))
+    results["relative_gain_at_ratio"] = tidy(
+        sp.simplify(results["relative_gain"].subs(a, r * results["optimal_weight"]))
+    )
+    steps.append(Step("Optimal weight with c = 0 (R7)", sp.Symbol("a^*"), results["optimal_weight"]))
+    steps.append(Step("Minimum MSE with c = 0 (R8)", sp.Function("MSE")(sp.Symbol("a^*")),
+                      results["min_mse"]))
+    steps.append(Step("Relative gain at a = r a* (R6)", sp.Function("B")(r * sp.Symbol("a^*"))
+                      / sp.Function("MSE")(0), results["relative_gain_at_ratio"]))
+    return Derivation(
+        name="independent",
+        title="Independent local and global estimators (c = 0)",
+        results=results,
+        steps=tuple(steps),
+        assumptions=(sp.Ge(s_L, 0), sp.Ge(s_G, 0)),
+    )
+
+
+def beneficial_interval_bounds(derivation: Derivation | None = None) -> tuple[sp.Expr, sp.Expr]:
+    """The two roots of B(a) (0 and 2a*): B > 0 strictly between them because B's leading
+    coefficient, -D, is negative when D > 0."""
+    d = derivation or two_estimator()
+    return d["benefit_root_low"], d["benefit_root_high"]

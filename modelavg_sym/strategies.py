@@ -1,0 +1,97 @@
+"""Hypothesis strategies that build valid inputs by construction (no filtering).
+
+Used by the test suite (re-exported from ``tests/strategies.py``) and by the
+``verify`` command's rational and float routes, which is why they live in the package.
+
+* Covariances inside the Cauchy-Schwarz bound come from a 2x2 Cholesky factor
+  ``[[l11, 0], [l21, l22]]``: s_L = l11^2, c = l11 l21, s_G = l21^2 + l22^2 (boundary
+  |c| = sqrt(s_L s_G) when l22 = 0), or from |c| <= min(s_L, s_G) for arbitrary s_L, s_G.
+* Float magnitudes span 1e-150 .. 1e150 (log-uniform), so the compiled functions are
+  exercised far from 1.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+from hypothesis import strategies as st
+
+from .symbols import Delta, a, c, r, s_G, s_L
+
+
+def rationals(bound: int = 20, max_denominator: int = 50) -> st.SearchStrategy[Fraction]:
+    """Rationals in [-bound, bound], with 0 and small integers drawn often."""
+    return st.one_of(
+        st.sampled_from([Fraction(0), Fraction(1), Fraction(-1), Fraction(1, 2)]),
+        st.fractions(min_value=-bound, max_value=bound, max_denominator=max_denominator),
+    )
+
+
+def nonneg_rationals(bound: int = 20, max_denominator: int = 50) -> st.SearchStrategy[Fraction]:
+    return rationals(bound, max_denominator).map(abs)
+
+
+@st.composite
+def rational_moments(draw: st.DrawFn) -> dict[sp.Symbol, sp.Rational]:
+    """(s_L, s_G, c) exact, with c^2 <= s_L s_G by construction."""
+    if draw(st.booleans()):
+        l11, l21, l22 = draw(rationals()), draw(rationals()), draw(rationals())
+        vl, vg, cv = l11 * l11, l21 * l21 + l22 * l22, l11 * l21
+    else:
+        vl, vg = draw(nonneg_rationals()), draw(nonneg_rationals())
+        t = draw(st.fractions(min_value=-1, max_value=1, max_denominator=20))
+        cv = t * min(vl, vg)
+    return {s_L: sp.Rational(vl), s_G: sp.Rational(vg), c: sp.Rational(cv)}
+
+
+@st.composite
+def rational_points(draw: st.DrawFn, witness: dict | None = None) -> dict[sp.Symbol, sp.Rational]:
+    """A full exact point (s_L, s_G, c, Delta, a, r).  With ``witness`` (``{a: r * a*}``),
+    half the draws place ``a`` at that expression so that interesting regions (the
+    beneficial interval, its endpoints) are hit exactly."""
+    point = draw(rational_moments())
+    point[Delta] = sp.Rational(draw(rationals()))
+    point[r] = sp.Rational(draw(st.one_of(st.sampled_from([Fraction(0), Fraction(1), Fraction(2)]),
+                                          rationals(4))))
+    point[a] = sp.Rational(draw(rationals(4)))
+    if witness and draw(st.booleans()):
+        for sym, expr in witness.items():
+            val = expr.subs(point)
+            if val.is_Rational:
+                point[sym] = val
+    return point
+
+
+def _magnitude(lo: float = -150, hi: float = 150) -> st.SearchStrategy[float]:
+    return st.floats(min_value=lo, max_value=hi).map(lambda e: 10.0**e)
+
+
+@st.composite
+def float_params(draw: st.DrawFn, independent: bool = False) -> tuple[float, float, float, float]:
+    """(var_local, var_global, bias, cov) as floats over 1e-150 .. 1e150, cov inside the
+    Cauchy-Schwarz bound (also in floating point) by construction."""
+    scale = draw(_magnitude())
+    vl = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
+    vg = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
+    b = math.sqrt(scale) * draw(st.one_of(st.just(0.0), _magnitude(-3, 3))) * draw(
+        st.sampled_from([1.0, -1.0]))
+    if independent:
+        if vl + vg + b * b <= 0:  # D = 0 only at the origin; keep D > 0
+            vl = scale
+        return vl, vg, b, 0.0
+    rho = draw(st.one_of(st.sampled_from([0.0, 1.0, -1.0]), st.floats(-1.0, 1.0)))
+    cv = rho * math.sqrt(vl) * math.sqrt(vg)
+    while cv * cv > vl * vg:  # rounding can step over the bound; move towards 0
+        cv = float(np.nextafter(cv, 0.0))
+    if vl + vg - 2 * cv + b * b <= 0:  # D = 0 only on a measure-zero set; keep D > 0
+        vl = vl + scale
+    return vl, vg, b, cv
+
+
+def float_weights() -> st.SearchStrategy[float]:
+    """Weights over a wide range, both signs, including 0 and 1."""
+    return st.one_of(st.sampled_from([0.0, 1.0, 0.5, -1.0, 2.0]),
+                     _magnitude(-6, 3).flatmap(lambda m: st.sampled_from([m, -m])))

@@ -1,0 +1,58 @@
+"""Verification routes.  Each route module exposes ``check(theorem, profile) -> RouteResult``.
+
+Routes: ``symbolic`` (identity simplifies to 0), ``rational`` (exact property tests with
+hypothesis), ``float`` (compiled functions against 50-digit evaluation), and the routes
+added later (``smt``, ``montecarlo``).  :func:`run` dispatches by name; a route a theorem
+does not list is reported as ``not-applicable``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ..theorems import Theorem
+
+Status = Literal["proved", "passed", "agreed", "failed", "refuted", "unknown", "not-applicable"]
+
+#: Route name -> module implementing ``check``.
+ROUTE_MODULES: dict[str, str] = {
+    "symbolic": "modelavg_sym.verify.symbolic",
+    "rational": "modelavg_sym.verify.rational",
+    "float": "modelavg_sym.verify.floating",
+}
+
+#: Examples per property for each profile.
+PROFILES: dict[str, int] = {"ci": 100, "dev": 300, "thorough": 10_000}
+
+
+@dataclass
+class RouteResult:
+    """Outcome of one route on one theorem."""
+
+    theorem: str
+    route: str
+    status: Status
+    seconds: float = 0.0
+    detail: str = ""
+    examples: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        extra = d.pop("extra")
+        d.update(extra)
+        return d
+
+
+def run(thm: Theorem, route: str, profile: str = "ci") -> RouteResult:
+    """Run ``route`` on ``thm`` and time it."""
+    if route not in thm.routes or route not in ROUTE_MODULES:
+        return RouteResult(thm.name, route, "not-applicable")
+    mod = importlib.import_module(ROUTE_MODULES[route])
+    t0 = time.perf_counter()
+    res: RouteResult = mod.check(thm, profile)
+    res.seconds = round(time.perf_counter() - t0, 3)
+    return res
