@@ -110,8 +110,20 @@ def two_estimator() -> Derivation:
     mse_terms = second_moment(err, table)
     e_err = expectation(err)
     var_err = covariance(err, err, table)
-    steps.append(Step("Bias of the average, by linearity of expectation", sp.Symbol("E[theta_a - theta]"), e_err))
-    steps.append(Step("Variance of the average, by bilinearity of covariance", sp.Symbol("Var(theta_a)"), var_err))
+    steps.append(
+        Step(
+            "Bias of the average, by linearity of expectation",
+            sp.Symbol("E[theta_a - theta]"),
+            e_err,
+        )
+    )
+    steps.append(
+        Step(
+            "Variance of the average, by bilinearity of covariance",
+            sp.Symbol("Var(theta_a)"),
+            var_err,
+        )
+    )
     steps.append(Step("MSE = bias^2 + variance (R1)", sp.Function("MSE")(a), mse_terms))
 
     D = sp.expand(second_moment(G - L, table))
@@ -121,8 +133,13 @@ def two_estimator() -> Derivation:
     dmse = sp.collect(sp.expand(sp.diff(mse, a)), a)
     d2mse = sp.expand(sp.diff(mse, a, 2))
     steps.append(Step("First derivative in a", sp.Derivative(sp.Function("MSE")(a), a), dmse))
-    steps.append(Step("Second derivative: 2D, positive when D > 0 (strict convexity)",
-                      sp.Derivative(sp.Function("MSE")(a), (a, 2)), d2mse))
+    steps.append(
+        Step(
+            "Second derivative: 2D, positive when D > 0 (strict convexity)",
+            sp.Derivative(sp.Function("MSE")(a), (a, 2)),
+            d2mse,
+        )
+    )
 
     (a_star,) = sp.solve(sp.Eq(dmse, 0), a)
     a_star = tidy(a_star)
@@ -134,22 +151,37 @@ def two_estimator() -> Derivation:
     mse_local = sp.expand(mse.subs(a, 0))
     mse_global = sp.factor(sp.expand(mse.subs(a, 1)))
     benefit = sp.expand(mse_local - mse)
-    steps.append(Step("Benefit B(a) = MSE(0) - MSE(a)", sp.Function("B")(a), sp.collect(benefit, a)))
+    steps.append(
+        Step("Benefit B(a) = MSE(0) - MSE(a)", sp.Function("B")(a), sp.collect(benefit, a))
+    )
 
     lc, root0, root1 = _quadratic_roots(benefit, a)
     benefit_factored = lc * (a - root0) * (a - root1)
-    steps.append(Step("B is a quadratic in a with roots 0 and 2a* and leading coefficient -D (R4)",
-                      sp.Function("B")(a), benefit_factored))
+    steps.append(
+        Step(
+            "B is a quadratic in a with roots 0 and 2a* and leading coefficient -D (R4)",
+            sp.Function("B")(a),
+            benefit_factored,
+        )
+    )
 
     gain_fraction = sp.factor(sp.simplify(benefit.subs(a, r * a_star) / benefit.subs(a, a_star)))
-    steps.append(Step("Fraction of the best gain at a = r a* (R6)",
-                      sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("B")(sp.Symbol("a^*")),
-                      gain_fraction))
+    steps.append(
+        Step(
+            "Fraction of the best gain at a = r a* (R6)",
+            sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("B")(sp.Symbol("a^*")),
+            gain_fraction,
+        )
+    )
 
     personalization_value = tidy(sp.simplify(mse_global - min_mse))
-    steps.append(Step("Value of personalization over the global model (R9)",
-                      sp.Function("MSE")(1) - sp.Function("MSE")(sp.Symbol("a^*")),
-                      personalization_value))
+    steps.append(
+        Step(
+            "Value of personalization over the global model (R9)",
+            sp.Function("MSE")(1) - sp.Function("MSE")(sp.Symbol("a^*")),
+            personalization_value,
+        )
+    )
 
     relative_gain = tidy(sp.simplify(benefit / mse_local))
 
@@ -199,11 +231,21 @@ def independent() -> Derivation:
     results["relative_gain_at_ratio"] = tidy(
         sp.simplify(results["relative_gain"].subs(a, r * results["optimal_weight"]))
     )
-    steps.append(Step("Optimal weight with c = 0 (R7)", sp.Symbol("a^*"), results["optimal_weight"]))
-    steps.append(Step("Minimum MSE with c = 0 (R8)", sp.Function("MSE")(sp.Symbol("a^*")),
-                      results["min_mse"]))
-    steps.append(Step("Relative gain at a = r a* (R6)", sp.Function("B")(r * sp.Symbol("a^*"))
-                      / sp.Function("MSE")(0), results["relative_gain_at_ratio"]))
+    steps.append(
+        Step("Optimal weight with c = 0 (R7)", sp.Symbol("a^*"), results["optimal_weight"])
+    )
+    steps.append(
+        Step(
+            "Minimum MSE with c = 0 (R8)", sp.Function("MSE")(sp.Symbol("a^*")), results["min_mse"]
+        )
+    )
+    steps.append(
+        Step(
+            "Relative gain at a = r a* (R6)",
+            sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("MSE")(0),
+            results["relative_gain_at_ratio"],
+        )
+    )
     return Derivation(
         name="independent",
         title="Independent local and global estimators (c = 0)",

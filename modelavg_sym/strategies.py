@@ -54,8 +54,9 @@ def rational_points(draw: st.DrawFn, witness: dict | None = None) -> dict[sp.Sym
     beneficial interval, its endpoints) are hit exactly."""
     point = draw(rational_moments())
     point[Delta] = sp.Rational(draw(rationals()))
-    point[r] = sp.Rational(draw(st.one_of(st.sampled_from([Fraction(0), Fraction(1), Fraction(2)]),
-                                          rationals(4))))
+    point[r] = sp.Rational(
+        draw(st.one_of(st.sampled_from([Fraction(0), Fraction(1), Fraction(2)]), rationals(4)))
+    )
     point[a] = sp.Rational(draw(rationals(4)))
     if witness and draw(st.booleans()):
         for sym, expr in witness.items():
@@ -76,8 +77,11 @@ def float_params(draw: st.DrawFn, independent: bool = False) -> tuple[float, flo
     scale = draw(_magnitude())
     vl = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
     vg = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
-    b = math.sqrt(scale) * draw(st.one_of(st.just(0.0), _magnitude(-3, 3))) * draw(
-        st.sampled_from([1.0, -1.0]))
+    b = (
+        math.sqrt(scale)
+        * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
+        * draw(st.sampled_from([1.0, -1.0]))
+    )
     if independent:
         if vl + vg + b * b <= 0:  # D = 0 only at the origin; keep D > 0
             vl = scale
@@ -93,5 +97,7 @@ def float_params(draw: st.DrawFn, independent: bool = False) -> tuple[float, flo
 
 def float_weights() -> st.SearchStrategy[float]:
     """Weights over a wide range, both signs, including 0 and 1."""
-    return st.one_of(st.sampled_from([0.0, 1.0, 0.5, -1.0, 2.0]),
-                     _magnitude(-6, 3).flatmap(lambda m: st.sampled_from([m, -m])))
+    return st.one_of(
+        st.sampled_from([0.0, 1.0, 0.5, -1.0, 2.0]),
+        _magnitude(-6, 3).flatmap(lambda m: st.sampled_from([m, -m])),
+    )

@@ -20,8 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def compute(var_local: float, var_global: float, bias: float, cov: float = 0.0,
-            weight: float | None = None) -> dict[str, object]:
+def compute(
+    var_local: float, var_global: float, bias: float, cov: float = 0.0, weight: float | None = None
+) -> dict[str, object]:
     """All quantities the command prints, as a dict (the --json object)."""
     params = (var_local, var_global, bias, cov)
     low, high = api.beneficial_interval(*params)

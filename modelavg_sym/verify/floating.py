@@ -56,8 +56,9 @@ def _reference(expr: sp.Expr, args: tuple[sp.Symbol, ...]) -> Callable[..., tupl
     return f
 
 
-def reference(expr: sp.Expr, args: tuple[sp.Symbol, ...], values: tuple[float, ...]
-              ) -> tuple[mpmath.mpf, mpmath.mpf]:
+def reference(
+    expr: sp.Expr, args: tuple[sp.Symbol, ...], values: tuple[float, ...]
+) -> tuple[mpmath.mpf, mpmath.mpf]:
     """(value, rounding bound) of ``expr`` at ``values``, at 50 digits."""
     with mpmath.workdps(50):
         val, sens = _reference(expr, args)(*[mpmath.mpf(v) for v in values])
@@ -81,22 +82,31 @@ def _public_value(name: str, w: float, p: tuple[float, ...], vector: bool) -> fl
     return out
 
 
-def compare(name: str, w: float, p: tuple[float, ...], vector: bool,
-            ref_expr: sp.Expr | None = None) -> tuple[bool, str]:
+def compare(
+    name: str, w: float, p: tuple[float, ...], vector: bool, ref_expr: sp.Expr | None = None
+) -> tuple[bool, str]:
     """Check one public function at one point; returns (ok, message)."""
     expr, args = canonical(name)
     if ref_expr is not None:
         expr = ref_expr
     values = (w, *p) if args[0] == a else p
     got = _public_value(name, w, p, vector)
-    want, bound = reference(expr, args, values)
+    try:
+        want, bound = reference(expr, args, values)
+    except ZeroDivisionError:
+        return False, f"{name}{values}: got {got!r}, but the reference is undefined there"
     err = abs(mpmath.mpf(got) - want)
     ok = bool(err <= bound)
-    return ok, f"{name}{values}: got {got!r}, want {mpmath.nstr(want, 20)}, err {mpmath.nstr(err, 3)} > {mpmath.nstr(bound, 3)}"
+    return (
+        ok,
+        f"{name}{values}: got {got!r}, want {mpmath.nstr(want, 20)}, "
+        f"err {mpmath.nstr(err, 3)} > bound {mpmath.nstr(bound, 3)}",
+    )
 
 
-def check(thm: Theorem, profile: str = "ci",
-          references: dict[str, sp.Expr] | None = None) -> RouteResult:
+def check(
+    thm: Theorem, profile: str = "ci", references: dict[str, sp.Expr] | None = None
+) -> RouteResult:
     """Float route for ``thm``: every function in ``thm.functions`` within its bound.
 
     ``references`` overrides canonical expressions (used to show the route rejects a
@@ -109,8 +119,13 @@ def check(thm: Theorem, profile: str = "ci",
     counter = {"ok": 0}
     msgs: list[str] = []
 
-    @settings(max_examples=n, database=None, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(float_params(independent=independent), float_weights(), st.booleans())
     def prop(p: tuple[float, ...], w: float, vector: bool) -> None:
         for name in thm.functions:
@@ -123,7 +138,13 @@ def check(thm: Theorem, profile: str = "ci",
     try:
         prop()
     except AssertionError:
-        return RouteResult(thm.name, "float", "failed", examples=counter["ok"],
-                           detail=msgs[-1] if msgs else "")
-    return RouteResult(thm.name, "float", "passed", examples=counter["ok"],
-                       detail=f"{counter['ok']} float examples, functions {', '.join(thm.functions)}")
+        return RouteResult(
+            thm.name, "float", "failed", examples=counter["ok"], detail=msgs[-1] if msgs else ""
+        )
+    return RouteResult(
+        thm.name,
+        "float",
+        "passed",
+        examples=counter["ok"],
+        detail=f"{counter['ok']} float examples, functions {', '.join(thm.functions)}",
+    )

@@ -5,17 +5,109 @@ sympy, must be ``True`` (inequalities strictly, no tolerance).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from fractions import Fraction
+from functools import lru_cache
+
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sympy.printing.pycode import PythonCodePrinter
 
 from ..strategies import rational_points
-from ..theorems import Theorem
+from ..theorems import PROVIDERS, Theorem
 from . import PROFILES, RouteResult
+
+#: Theorem name -> zero-argument callable returning a hypothesis strategy of full exact
+#: points, for theorems whose symbols go beyond the core ones (s_L, s_G, c, Delta, a, r).
+#: A provider module may instead define a module-level ``RATIONAL_SAMPLERS`` dict of the
+#: same shape (so it need not import hypothesis); :func:`sampler` consults both.
+SAMPLERS: dict[str, Callable[[], st.SearchStrategy[dict]]] = {}
+
+
+def sampler(thm: Theorem) -> st.SearchStrategy[dict]:
+    """The strategy of exact points for ``thm``: a registered sampler, else the core one."""
+    import sys
+
+    found = SAMPLERS.get(thm.name)
+    for mod in PROVIDERS:
+        if found is None:
+            found = getattr(sys.modules.get(mod), "RATIONAL_SAMPLERS", {}).get(thm.name)
+    return found() if found is not None else rational_points(dict(thm.witness))
+
+
+class _FractionPrinter(PythonCodePrinter):
+    """Prints rationals as ``Fraction(p, q)`` so lambdified code computes exactly."""
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return f"Fraction({expr.p}, {expr.q})"
+
+    def _print_Half(self, expr: sp.Rational) -> str:
+        return self._print_Rational(expr)
+
+
+@lru_cache(maxsize=4096)
+def _exact_function(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., Fraction]:
+    return sp.lambdify(
+        variables,
+        expr,
+        modules=[{"Fraction": Fraction}],
+        printer=_FractionPrinter,
+        docstring_limit=0,
+    )
+
+
+def _exact_value(expr: sp.Expr, point: dict) -> Fraction | None:
+    variables = tuple(sorted(expr.free_symbols, key=str))
+    f = _exact_function(expr, variables)
+    try:
+        val = f(*[Fraction(int(point[v].p), int(point[v].q)) for v in variables])
+    except ZeroDivisionError:
+        return None
+    return Fraction(val)
+
+
+def _truth(expr: sp.Basic, point: dict) -> bool | None:
+    """Exact truth value by structural recursion; rational sub-expressions are evaluated
+    with Python's exact Fraction arithmetic (much faster than sympy's subs)."""
+    if expr in (sp.true, sp.false):
+        return bool(expr)
+    if isinstance(expr, sp.Not):
+        v = _truth(expr.args[0], point)
+        return None if v is None else not v
+    if isinstance(expr, sp.And | sp.Or):
+        vals = [_truth(x, point) for x in expr.args]
+        if None in vals:
+            return None
+        return all(vals) if isinstance(expr, sp.And) else any(vals)
+    if isinstance(expr, sp.Implies):
+        p, q = (_truth(x, point) for x in expr.args)
+        return None if p is None or (p and q is None) else (not p) or bool(q)
+    if isinstance(expr, sp.Equivalent):
+        vals = [_truth(x, point) for x in expr.args]
+        return None if None in vals else len(set(vals)) == 1
+    if isinstance(expr, sp.core.relational.Relational):
+        lhs, rhs = _exact_value(expr.lhs, point), _exact_value(expr.rhs, point)
+        if lhs is None or rhs is None:
+            return None
+        return {
+            "==": lhs == rhs,
+            "!=": lhs != rhs,
+            "<": lhs < rhs,
+            "<=": lhs <= rhs,
+            ">": lhs > rhs,
+            ">=": lhs >= rhs,
+        }[expr.rel_op]
+    raise TypeError(f"cannot evaluate {type(expr).__name__} exactly")
 
 
 def holds(expr: sp.Basic, point: dict) -> bool | None:
     """Exact truth value of a relation/Boolean at ``point`` (None if undefined there)."""
+    if all(isinstance(v, sp.Rational) for v in point.values()) and expr.free_symbols <= set(point):
+        try:
+            return _truth(expr, point)
+        except TypeError:
+            pass
     val = expr.subs(point)
     if val in (sp.true, sp.false):
         return bool(val)
@@ -40,12 +132,18 @@ def check(thm: Theorem, profile: str = "ci", claim: sp.Basic | None = None) -> R
     n = PROFILES[profile]
     counter = {"ok": 0}
     failures: list[dict] = []
+    points = sampler(thm)
 
-    @settings(max_examples=n, database=None, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.data())
     def prop(data: st.DataObject) -> None:
-        point = data.draw(rational_points(dict(thm.witness)))
+        point = data.draw(points)
         point = {k: v for k, v in point.items() if k in thm.variables}
         assume(assumptions_hold(thm, point))
         ok = check_claim(thm, point, claim)
@@ -57,7 +155,17 @@ def check(thm: Theorem, profile: str = "ci", claim: sp.Basic | None = None) -> R
     try:
         prop()
     except AssertionError:
-        return RouteResult(thm.name, "rational", "failed", examples=counter["ok"],
-                           detail=f"counterexample {failures[-1] if failures else '?'}")
-    return RouteResult(thm.name, "rational", "passed", examples=counter["ok"],
-                       detail=f"{counter['ok']} exact examples")
+        return RouteResult(
+            thm.name,
+            "rational",
+            "failed",
+            examples=counter["ok"],
+            detail=f"counterexample {failures[-1] if failures else '?'}",
+        )
+    return RouteResult(
+        thm.name,
+        "rational",
+        "passed",
+        examples=counter["ok"],
+        detail=f"{counter['ok']} exact examples",
+    )

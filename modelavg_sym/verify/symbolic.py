@@ -24,8 +24,12 @@ def difference(thm: Theorem) -> sp.Expr:
 
 def check(thm: Theorem, profile: str = "ci") -> RouteResult:
     if not thm.is_identity:
-        return RouteResult(thm.name, "symbolic", "not-applicable",
-                           detail="not an identity; proved by the smt route")
+        return RouteResult(
+            thm.name,
+            "symbolic",
+            "not-applicable",
+            detail="not an identity; proved by the smt route",
+        )
     diff = difference(thm)
     if diff == 0:
         return RouteResult(thm.name, "symbolic", "proved", detail="lhs - rhs simplifies to 0")

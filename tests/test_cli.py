@@ -1,0 +1,88 @@
+"""The CLI: weight command output, JSON keys, and one-line errors with exit code 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from modelavg_sym.cli import main
+
+
+def test_weight_json(capsys):
+    assert (
+        main(
+            [
+                "weight",
+                "--var-local",
+                "1",
+                "--var-global",
+                "0.5",
+                "--bias",
+                "0.3",
+                "--weight",
+                "0.2",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {
+        "optimal_weight",
+        "mse_local",
+        "mse_global",
+        "min_mse",
+        "beneficial_interval",
+        "mse",
+        "benefit",
+    }
+    assert out["optimal_weight"] == pytest.approx(100 / 159)
+    assert out["mse_local"] == 1.0
+    assert out["mse_global"] == pytest.approx(0.59)
+    assert len(out["beneficial_interval"]) == 2
+
+
+def test_weight_text(capsys):
+    assert main(["weight", "--var-local", "1", "--var-global", "0.5", "--bias", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "0.62893081761" in out and "beneficial" in out
+
+
+@pytest.mark.parametrize(
+    "argv,param",
+    [
+        (["--var-local", "-1", "--var-global", "1", "--bias", "0"], "var_local"),
+        (["--var-local", "1", "--var-global", "nan", "--bias", "0"], "var_global"),
+        (["--var-local", "1", "--var-global", "1", "--bias", "inf"], "bias"),
+        (["--var-local", "1", "--var-global", "1", "--bias", "0", "--cov", "3"], "cov"),
+        (["--var-local", "1", "--var-global", "1", "--bias", "0", "--cov", "1"], "D = "),
+    ],
+)
+def test_weight_bad_input(argv, param, capsys):
+    assert main(["weight", *argv]) == 2
+    err = capsys.readouterr().err
+    assert param in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_python_m_subprocess():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelavg_sym",
+            "weight",
+            "--var-local",
+            "-1",
+            "--var-global",
+            "1",
+            "--bias",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("modelavg-sym weight: error: var_local")
+    assert len(proc.stderr.strip().splitlines()) == 1
