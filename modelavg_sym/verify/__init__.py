@@ -22,6 +22,7 @@ ROUTE_MODULES: dict[str, str] = {
     "symbolic": "modelavg_sym.verify.symbolic",
     "rational": "modelavg_sym.verify.rational",
     "float": "modelavg_sym.verify.floating",
+    "smt": "modelavg_sym.verify.smt",
 }
 
 #: Examples per property for each profile.

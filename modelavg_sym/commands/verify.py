@@ -1,0 +1,44 @@
+"""``modelavg-sym verify``: run every verification route on every registered theorem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..theorems import ALL_ROUTES
+from ..verify import PROFILES
+from ..verify.report import failures, render_json, render_markdown, verification_table
+
+NAME = "verify"
+HELP = ("run every verification route (symbolic, smt, rational, float, montecarlo) on every "
+        "registered theorem and print the table; exit 1 if any check fails")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list, one object per theorem and route")
+    p.add_argument("--profile", choices=list(PROFILES), default="ci",
+                   help="examples per property test and SMT time limit (default ci)")
+    p.add_argument("--theorem", action="append", metavar="NAME", default=None,
+                   help="only this theorem (repeatable; default all)")
+    p.add_argument("--route", action="append", choices=list(ALL_ROUTES), default=None,
+                   help="only this route (repeatable; default all five)")
+    p.add_argument("--smt-timeout", type=float, default=None, metavar="SECONDS",
+                   help="z3 time limit per query (default: 10 s for ci/dev, 60 s for thorough)")
+    p.add_argument("--no-times", action="store_true",
+                   help="omit timings from the table (deterministic output)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.smt_timeout is not None and not args.smt_timeout > 0:
+        raise ValueError(f"--smt-timeout must be > 0 seconds, got {args.smt_timeout}")
+    results = verification_table(args.profile, args.theorem, args.route, args.smt_timeout)
+    if args.json:
+        print(render_json(results))
+    else:
+        print(render_markdown(results, with_times=not args.no_times), end="")
+    bad = failures(results)
+    if bad:
+        print(f"modelavg-sym verify: {len(bad)} check(s) failed", file=sys.stderr)
+        return 1
+    return 0
