@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .compile import beneficial_interval, benefit, min_mse, mse, optimal_weight
 from .errors import DataError, InvalidParameterError, UndefinedOptimumError
+from .personalize import personalize
 
 __version__ = "0.1.0"
 
@@ -24,4 +25,5 @@ __all__ = [
     "min_mse",
     "mse",
     "optimal_weight",
+    "personalize",
 ]

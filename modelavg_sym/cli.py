@@ -16,6 +16,7 @@ from collections.abc import Sequence
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "modelavg_sym.commands.weight",
+    "modelavg_sym.commands.personalize",
     "modelavg_sym.commands.verify",
 )
 

@@ -71,7 +71,7 @@ class Theorem:
 _REGISTRY: dict[str, Theorem] = {}
 
 #: Modules that register theorems when imported, in report order.
-PROVIDERS: list[str] = ["modelavg_sym.theorems"]
+PROVIDERS: list[str] = ["modelavg_sym.theorems", "modelavg_sym.estimated"]
 
 
 def register(thm: Theorem) -> Theorem:
