@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "modelavg_sym.commands.weight",
     "modelavg_sym.commands.personalize",
     "modelavg_sym.commands.verify",
+    "modelavg_sym.commands.simulate",
 )
 
 

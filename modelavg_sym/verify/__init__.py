@@ -23,6 +23,7 @@ ROUTE_MODULES: dict[str, str] = {
     "rational": "modelavg_sym.verify.rational",
     "float": "modelavg_sym.verify.floating",
     "smt": "modelavg_sym.verify.smt",
+    "montecarlo": "modelavg_sym.verify.montecarlo",
 }
 
 #: Examples per property for each profile.

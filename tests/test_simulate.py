@@ -1,0 +1,206 @@
+"""Monte Carlo engine, the montecarlo verification route and the ``simulate`` command.
+
+Agreement is judged with confidence intervals from the standard error (99.9%,
+Bonferroni-corrected over the weights compared); every distribution used here has a finite
+4th moment so those intervals are valid.  Each wrong-formula test shows the same
+machinery rejecting a formula with one term dropped.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import modelavg_sym as m
+from modelavg_sym.cli import main
+from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.simulate import Setting, power_sums, simulate, simulate_two, task_seed
+from modelavg_sym.symbols import Delta, a, c, s_G, s_L
+from modelavg_sym.theorems import get
+from modelavg_sym.verify import run
+from modelavg_sym.verify.montecarlo import check
+
+REPS = 100_000
+WEIGHTS = np.array([-0.25, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25])
+
+#: (local, n_local, global, n_global): 14 families, skewed, discrete and heavy-tailed.
+PAIRS = [
+    ("exponential(scale=2)", 5, "binomial(n=1, p=0.3)", 50),
+    ("poisson(lam=3)", 4, "geometric(p=0.4)", 6),
+    ("pareto(a=5)", 6, "standard_t(df=5)", 4),
+    ("lognormal(0, 0.5)", 3, "gamma(shape=2, scale=0.5)", 10),
+    ("beta(0.5, 0.5)", 4, "uniform(0, 1.5)", 3),
+    ("laplace(1, 2)", 8, "weibull(1.5)", 5),
+    ("hypergeometric(7, 13, 6)", 3, "negative_binomial(3, 0.6)", 8),
+    ("mixture(0.3*normal(0, 1), 0.7*exponential(2))", 5, "chisquare(3)", 12),
+    ("zipf(7)", 4, "wald(1.5, 2)", 9),
+]
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[p[0].split("(")[0] + "-" + p[2].split("(")[0]
+                                             for p in PAIRS])
+def test_simulation_agrees_with_derived_mse_and_optimal_weight(pair: tuple) -> None:
+    res = simulate_two(*pair, reps=REPS, seed=PAIRS.index(pair) + 1)
+    assert res.ci_valid
+    cmp = res.compare("mse", WEIGHTS)
+    assert cmp.all_agree, cmp.worst()
+    ben = res.compare("benefit", WEIGHTS)
+    assert ben.all_agree, ben.worst()
+    summary = res.summary(0.3)
+    assert summary["optimal_weight_agrees"], summary
+    a_hat, _ = res.empirical_optimal_weight()
+    # the least-squares weight is the exact argmin of the empirical MSE
+    grid = np.linspace(a_hat - 0.01, a_hat + 0.01, 201)
+    assert abs(grid[np.argmin(res.empirical_mse(grid)[0])] - a_hat) <= 1e-4
+
+
+def test_wrong_mse_formula_is_rejected() -> None:
+    """Dropping the bias term from the MSE (a^2 s_G instead of a^2 (s_G + Delta^2))."""
+    res = simulate_two("exponential(scale=2)", 5, "poisson(lam=1.6)", 20, reps=REPS, seed=1)
+    t = res.truth
+    assert res.compare("mse", WEIGHTS).all_agree
+    wrong = (1 - WEIGHTS) ** 2 * t.var_local + WEIGHTS**2 * t.var_global
+    assert not res.compare("mse", WEIGHTS, predicted=wrong).all_agree
+
+
+def test_wrong_optimal_weight_is_rejected() -> None:
+    """a* with the bias dropped, s_L / (s_L + s_G), lies outside the simulation's CI."""
+    res = simulate_two("gamma(2, 1)", 4, "binomial(10, 0.25)", 30, reps=REPS, seed=2)
+    s = res.summary(0.5)
+    lo, hi = s["empirical_optimal_weight_ci"]
+    assert lo <= s["optimal_weight"] <= hi
+    t = res.truth
+    wrong = t.var_local / (t.var_local + t.var_global)
+    assert not lo <= wrong <= hi
+
+
+def test_pooled_setting_truth_matches_section_2() -> None:
+    """Independent reference (MATH.md section 2): with the local data pooled in,
+    c = v_0/N0, s_G = sum n_i v_i / N0^2, Delta = sum n_i mu_i / N0 - mu_0."""
+    nodes = [("exponential(2)", 5), ("poisson(3)", 10), ("uniform(0, 6)", 15)]
+    s = Setting.from_nodes(nodes, include_local=True)
+    t = s.truth()
+    mus, vs, ns = [2.0, 3.0, 3.0], [4.0, 3.0, 3.0], [5, 10, 15]
+    n0 = sum(ns)
+    assert t.cov == pytest.approx(vs[0] / n0)
+    assert t.var_global == pytest.approx(sum(n * v for n, v in zip(ns, vs, strict=True)) / n0**2)
+    assert t.bias == pytest.approx(sum(n * mu for n, mu in zip(ns, mus, strict=True)) / n0 - mus[0])
+    assert t.var_local == pytest.approx(vs[0] / ns[0])
+    res = simulate(s, REPS, seed=4)
+    assert res.compare("mse", WEIGHTS).all_agree
+    excl = Setting.from_nodes(nodes).truth()
+    assert excl.cov == 0.0
+    assert excl.var_global == pytest.approx((10 * 3 + 15 * 3) / 25**2)
+
+
+def test_results_identical_for_any_worker_count() -> None:
+    s = Setting.two_estimator("lognormal(0, 0.5)", 7, "poisson(2)", 5)
+    one = simulate(s, 20_000, seed=11, task_reps=3_000)
+    assert one.tasks == 7
+    two = simulate(s, 20_000, seed=11, task_reps=3_000, workers=2)
+    three = simulate(s, 20_000, seed=11, task_reps=3_000, workers=3)
+    np.testing.assert_array_equal(one.moments, two.moments)
+    np.testing.assert_array_equal(one.moments, three.moments)
+    other = simulate(s, 20_000, seed=12, task_reps=3_000)
+    assert not np.array_equal(one.moments, other.moments)
+
+
+def test_task_seeds_are_seedsequence_spawn_children() -> None:
+    kids = np.random.SeedSequence(42).spawn(5)
+    for i, kid in enumerate(kids):
+        np.testing.assert_array_equal(task_seed(42, i).generate_state(4), kid.generate_state(4))
+
+
+def test_dask_local_cluster_is_bitwise_identical() -> None:
+    distributed = pytest.importorskip("distributed")
+    s = Setting.two_estimator("pareto(5)", 4, "binomial(3, 0.5)", 6)
+    local = simulate(s, 12_000, seed=3, task_reps=2_000)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = simulate(s, 12_000, seed=3, task_reps=2_000, scheduler=cluster)
+    np.testing.assert_array_equal(local.moments, remote.moments)
+
+
+def test_power_sums() -> None:
+    x, y = np.array([1.0, 2.0, -1.0]), np.array([0.5, -1.0, 3.0])
+    s = power_sums(x, y)
+    for i in range(5):
+        for j in range(5):
+            want = float(np.sum(x**i * y**j)) if i + j <= 4 else 0.0
+            assert s[i, j] == pytest.approx(want)
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    ({"reps": 0}, "reps"), ({"reps": 10, "workers": 0}, "workers"),
+    ({"reps": 10, "seed": -1}, "seed"), ({"reps": 10, "confidence": 1.5}, "confidence"),
+    ({"reps": 10, "task_reps": 0}, "task_reps"),
+])
+def test_invalid_arguments(kwargs: dict, param: str) -> None:
+    s = Setting.two_estimator("normal()", 3, "normal(1)", 3)
+    with pytest.raises(InvalidParameterError) as exc:
+        simulate(s, **kwargs)
+    assert exc.value.parameter == param
+    with pytest.raises(InvalidParameterError):
+        Setting.two_estimator("normal()", 0, "normal(1)", 3)
+
+
+def test_progress_bar_runs() -> None:
+    res = simulate_two("normal()", 3, "exponential()", 3, reps=4_000, task_reps=1_000,
+                       progress=True)
+    assert res.tasks == 4
+
+
+@pytest.mark.parametrize("name", ["mse_decomposition", "benefit_factorisation",
+                                  "headline_positive_weight_helps", "mse_global"])
+def test_montecarlo_route_agrees(name: str) -> None:
+    res = run(get(name), "montecarlo")
+    assert res.status == "agreed", res.detail
+    assert res.examples > 0
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("mse_decomposition", (1 - a) ** 2 * s_L + a**2 * s_G + 2 * a * (1 - a) * c),
+    ("mse_global", s_G + Delta),
+    ("benefit_factorisation", a * (2 * s_L - a * (s_L + s_G))),
+])
+def test_montecarlo_route_rejects_wrong_formula(name: str, wrong) -> None:
+    res = check(get(name), formula=wrong)
+    assert res.status == "failed", res.detail
+
+
+def test_montecarlo_route_not_applicable_without_plan() -> None:
+    assert check(get("D_nonnegative")).status == "not-applicable"
+
+
+def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["simulate", "--local", "exponential(scale=2)", "--n-local", "5", "--global",
+               "binomial(n=1, p=0.3)", "--n-global", "50", "--weight", "0.2", "--reps",
+               "50000", "--seed", "1", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("predicted_mse", "empirical_mse", "ci_low", "ci_high", "agrees",
+                "optimal_weight", "empirical_optimal_weight"):
+        assert key in out
+    assert out["agrees"] is True
+    assert out["ci_low"] <= out["predicted_mse"] <= out["ci_high"]
+    assert out["predicted_mse"] == pytest.approx(m.mse(0.2, 0.8, 0.0042, -1.7))
+
+
+def test_cli_text(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["simulate", "--local", "poisson(2)", "--n-local", "3", "--global",
+               "gamma(2)", "--n-global", "10", "--reps", "20000"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "predicted MSE" in text and "empirical MSE" in text and "a*" in text
+
+
+@pytest.mark.parametrize("local", ["exponential(scale=-2)", "standard_cauchy()", "normal(",
+                                   "nosuch(1)", "standard_t(df=2)"])
+def test_cli_bad_spec_exits_2(local: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["simulate", "--local", local, "--n-local", "5", "--global", "normal()",
+               "--n-global", "5", "--reps", "100"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--local" in err
