@@ -9,18 +9,47 @@ stable form of each quantity is chosen in one place, :data:`FORMS`:
 * ``benefit``: the product form D a (2a* - a) (R4), never a difference of two MSEs;
 * ``min_mse``: the same sum of second moments evaluated at a*.
 
-Scalars in give Python floats out (through a ``math``-module path that skips numpy's
-per-call overhead); arrays broadcast.  Input validation raises
+Scalars in give Python floats out; arrays broadcast.  Input validation raises
 :class:`~modelavg_sym.errors.InvalidParameterError` naming the parameter and constraint.
+
+Three evaluation paths, all printing the *same* CSE'd sympy expression (so they agree to
+the last bit in practice, and within a few ulp by test, ``tests/test_compile_fast.py``):
+
+* **Scalar path.**  When every argument is a Python ``float``, a generated pure-Python
+  function (sympy's Python printer, source built once per function) does the range checks
+  inline (``0 <= s_L <= MAX`` also rejects NaN and inf), evaluates, and returns a float;
+  it returns ``None`` on anything unusual and the general path then raises the exact
+  error.  About 3-5x a hand-written float function (target: <= 15x; see
+  ``benchmarks/bench_scalar.py``).
+* **Fused array path** (``numba`` installed, the ``fast`` extra, and at least
+  :data:`FAST_MIN_SIZE` elements): one compiled loop per function reads each input once,
+  computes a validity flag per element (finite, s_L, s_G >= 0, Cauchy-Schwarz, D > 0)
+  in registers, accumulates the count of invalid entries, and writes the result - so
+  validation adds no pass over memory.  A non-zero count re-runs the reference validation
+  (error path only), which raises the same message as the reference path.  The loops are
+  generated from the derived expressions into ``modelavg_sym/_fastkernels.py`` (committed,
+  golden-tested against :func:`fast_kernel_source`; ``numba`` caches the machine code).
+  Inputs must be scalars/size-1 or of the full broadcast shape; other broadcasts use the
+  reference path.
+* **Reference path** (numpy lambdify + whole-array checks): everything else.
+
+Why numba and not numexpr: measured on the 2-core development machine, numexpr's
+interpreter costs about 1 ns per operation and element, so the ~15 operations of
+evaluation plus checks stay compute-bound at ~3x the memory-bandwidth floor (barely ahead
+of plain numpy); a compiled loop is memory-bound (see ``reports/benchmarks.md``).
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -37,6 +66,11 @@ FloatOrArray = float | npt.NDArray[np.float64]
 #: Argument order of every compiled function (weight first when present).
 PARAM_ARGS: tuple[str, ...] = ("var_local", "var_global", "bias", "cov")
 _PARAM_SYMBOLS = (s_L, s_G, Delta, c)
+
+#: Arrays with fewer elements than this use the reference numpy path (no JIT compile).
+FAST_MIN_SIZE = 1 << 15
+#: Environment variable: ``numpy`` forces the reference path for arrays.
+BACKEND_ENV = "MODELAVG_SYM_BACKEND"
 
 
 def _forms() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
@@ -85,9 +119,11 @@ def kernel(name: str) -> Kernel:
 # --------------------------------------------------------------------------- validation
 
 _EPS = np.finfo(np.float64).eps
+_MAX = float(np.finfo(np.float64).max)
 #: Relative slack for the Cauchy-Schwarz check, so that cov = sqrt(var_local*var_global)
 #: computed in floating point is not rejected for rounding alone.
 _CS_SLACK = 8 * _EPS
+_CS_FACTOR = float(1 + _CS_SLACK)
 
 
 def _is_scalar(*xs: Any) -> bool:
@@ -97,18 +133,22 @@ def _is_scalar(*xs: Any) -> bool:
 def _check_scalar(name: str, x: Any) -> float:
     try:
         v = float(x)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidParameterError(name, "must be a real number", f"got {x!r}") from None
     if not math.isfinite(v):
         raise InvalidParameterError(name, "must be finite", f"got {v}")
     return v
 
 
-def _check_array(name: str, x: Any) -> npt.NDArray[np.float64]:
+def _as_array(name: str, x: Any) -> npt.NDArray[np.float64]:
     try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
         raise InvalidParameterError(name, "must be an array of real numbers") from None
+
+
+def _check_array(name: str, x: Any) -> npt.NDArray[np.float64]:
+    arr = _as_array(name, x)
     if not np.isfinite(arr).all():
         bad = arr[~np.isfinite(arr)].flat[0]
         raise InvalidParameterError(name, "must be finite", f"got {bad}")
@@ -121,7 +161,7 @@ def _check_params_scalar(vl: Any, vg: Any, b: Any, cv: Any) -> tuple[float, ...]
         raise InvalidParameterError("var_local", "must be >= 0", f"got {vl}")
     if vg < 0:
         raise InvalidParameterError("var_global", "must be >= 0", f"got {vg}")
-    if cv * cv > vl * vg * (1 + _CS_SLACK):
+    if cv * cv > vl * vg * _CS_FACTOR:
         raise InvalidParameterError(
             "cov", "must satisfy cov^2 <= var_local * var_global (Cauchy-Schwarz)",
             f"got cov={cv}, var_local={vl}, var_global={vg}")
@@ -134,7 +174,9 @@ def _check_params_array(vl: Any, vg: Any, b: Any, cv: Any) -> tuple[npt.NDArray[
         raise InvalidParameterError("var_local", "must be >= 0", f"got {vl[vl < 0].flat[0]}")
     if (vg < 0).any():
         raise InvalidParameterError("var_global", "must be >= 0", f"got {vg[vg < 0].flat[0]}")
-    if (cv * cv > vl * vg * (1 + _CS_SLACK)).any():
+    with np.errstate(over="ignore"):  # inf > inf is False, as in the scalar check
+        cs_bad = (cv * cv > vl * vg * _CS_FACTOR).any()
+    if cs_bad:
         raise InvalidParameterError(
             "cov", "must satisfy cov^2 <= var_local * var_global (Cauchy-Schwarz)")
     return vl, vg, b, cv
@@ -147,7 +189,229 @@ def _undefined(where: str = "") -> UndefinedOptimumError:
         where or "D = 0: every weight has MSE = var_local")
 
 
+# --------------------------------------------------------------------------- code generation
+
+#: Generated functions: public name -> (form evaluated, takes a weight, policy when D <= 0:
+#: "raise" (UndefinedOptimumError), "zero" (the value is 0) or "" (D not needed)).
+_SPECS: dict[str, tuple[str, bool, str]] = {
+    "optimal_weight": ("optimal_weight", False, "raise"),
+    "mse": ("mse", True, ""),
+    "benefit": ("benefit", True, "zero"),
+    "min_mse": ("min_mse", False, "raise"),
+    "interval_high": ("interval_high", False, "raise"),
+}
+#: Functions with a fused compiled loop (numba) for large arrays.
+FUSED: tuple[str, ...] = ("optimal_weight", "mse", "benefit", "min_mse")
+
+
+def _printed(expr: sp.Expr, printer: Any) -> tuple[list[str], str]:
+    """Assignments and final expression exactly as ``lambdify(..., cse=True)`` prints them
+    (same ``cse`` call and symbols ``x0, x1, ...``, same printer class), so every path
+    performs the same float operations in the same order."""
+    subs, reduced = sp.cse(expr, list=False)
+    lines = [f"{printer.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in subs]
+    return lines, printer.doprint(reduced)
+
+
+def _check_terms(has_weight: bool) -> list[str]:
+    """Validity conditions on the symbol names, each false for NaN (finite, s_L, s_G >= 0,
+    Cauchy-Schwarz with the same slack as the reference checks)."""
+    terms = ["a >= -_MAX", "a <= _MAX"] if has_weight else []
+    return [*terms, "s_L >= 0.0", "s_L <= _MAX", "s_G >= 0.0", "s_G <= _MAX",
+            "Delta >= -_MAX", "Delta <= _MAX", "c >= -_MAX", "c <= _MAX",
+            "c*c <= s_L*s_G*_CS"]
+
+
+def _scalar_source(name: str) -> str:
+    """Pure-Python scalar function for ``name``: value, or ``None`` when the general
+    path must decide (invalid input, or D <= 0 under policy "raise")."""
+    from sympy.printing.pycode import PythonCodePrinter
+
+    form, has_w, policy = _SPECS[name]
+    expr, args = forms()[form]
+    pr = PythonCodePrinter()
+    lines, value = _printed(expr, pr)
+    body = [f"if {' and '.join(_check_terms(has_w))}:"]
+    if policy:
+        body.append(f"    _d = {pr.doprint(forms()['D'][0])}")
+        body.append("    if not _d > 0:")
+        body.append("        return 0.0" if policy == "zero" else "        return None")
+    body += [f"    {ln}" for ln in lines] + [f"    return {value}", "return None"]
+    head = f"def {name}({', '.join(str(s) for s in args)}):"
+    return "\n".join([head, *(f"    {ln}" for ln in body)]) + "\n"
+
+
+@cache
+def _scalar_fn(name: str) -> Callable[..., float | None]:
+    namespace: dict[str, Any] = {"_MAX": _MAX, "_CS": _CS_FACTOR}
+    exec(compile(_scalar_source(name), f"<modelavg_sym scalar {name}>", "exec"), namespace)
+    fn: Callable[..., float | None] = namespace[name]
+    return fn
+
+
+_FAST_HEADER = '''\
+"""Fused compiled loops for large arrays (numba).  GENERATED by
+modelavg_sym.compile.fast_kernel_source() from the derived expressions - do not edit.
+Regenerate: python -c "import modelavg_sym.compile as c; c.write_fast_kernels()"
+
+Each loop returns the number of invalid entries (the caller then raises the exact error).
+"""
+
+import numba
+from numba import types
+from numba.extending import overload
+
+_MAX = {max!r}
+_CS = {cs!r}
+
+
+def _at(x, i):
+    """x[i] for an array argument, x itself for a scalar one (resolved at compile time)."""
+    return x if isinstance(x, float) else x[i]
+
+
+@overload(_at, inline="always")
+def _at_impl(x, i):
+    if isinstance(x, types.Array):
+        return lambda x, i: x[i]
+    return lambda x, i: x
+'''
+
+
+def fast_kernel_source() -> str:
+    """Source of ``modelavg_sym/_fastkernels.py``: one numba loop per name in :data:`FUSED`.
+
+    The value and D are printed by sympy's NumPy printer after the same ``cse`` as the
+    reference lambdify; the loop adds per-element validity flags (no extra memory pass).
+    """
+    from sympy.printing.numpy import NumPyPrinter
+
+    pr = NumPyPrinter({"fully_qualified_modules": False, "inline": True})
+    parts = [_FAST_HEADER.format(max=_MAX, cs=_CS_FACTOR)]
+    for name in FUSED:
+        form, has_w, policy = _SPECS[name]
+        expr, args = forms()[form]
+        names = [str(s) for s in args]
+        lines, value = _printed(expr, pr)
+        terms = _check_terms(has_w) + (["_d > 0.0"] if policy == "raise" else [])
+        ok = ["ok = (", *(f"    {'& ' if k else ''}({t})" for k, t in enumerate(terms)), ")"]
+        dline = f"_d = {pr.doprint(forms()['D'][0])}"
+        store = (f"{value} if _d > 0.0 else 0.0" if policy == "zero" else value)
+        loop = [f"{n} = _at({n}_, i)" for n in names]
+        loop += [dline] if policy else []
+        loop += [*ok, "bad += not ok", *lines, f"out[i] = {store}"]
+        parts.append("\n".join([
+            "", "",
+            '@numba.njit(cache=True, nogil=True, error_model="numpy")',
+            f"def {name}({', '.join(n + '_' for n in names)}, out):",
+            "    bad = 0",
+            "    for i in range(out.shape[0]):",
+            *(f"        {ln}" for ln in loop),
+            "    return bad",
+        ]) + "\n")
+    return "".join(parts)
+
+
+FAST_KERNELS_PATH = Path(__file__).with_name("_fastkernels.py")
+
+
+def write_fast_kernels(path: Path | None = None) -> Path:
+    """(Re)write the generated numba module; returns its path."""
+    path = path or FAST_KERNELS_PATH
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(fast_kernel_source())
+    os.replace(tmp, path)
+    return path
+
+
+@cache
+def _fast_module() -> ModuleType | None:
+    if os.environ.get(BACKEND_ENV, "auto") == "numpy":
+        return None
+    try:
+        return importlib.import_module("._fastkernels", __package__)
+    except ImportError:  # numba is optional (the ``fast`` extra)
+        return None
+
+
+def backend() -> str:
+    """``numba`` when large arrays take the fused compiled path, else ``numpy``."""
+    return "numba" if _fast_module() is not None else "numpy"
+
+
+# --------------------------------------------------------------------------- array paths
+
+
+def _reference(name: str, *xs: Any) -> Any:
+    """The reference numpy path (whole-array validation, lambdified numpy kernel)."""
+    _, has_w, policy = _SPECS[name]
+    w = _check_array("weight", xs[0]) if has_w else None
+    p = _check_params_array(*xs[int(has_w):])
+    args = (w, *p) if has_w else p
+    if policy:
+        dpos = kernel("D").vector(*p) > 0
+        if policy == "raise" and not dpos.all():
+            raise _undefined("D = 0 for some entries")
+    if policy == "zero":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = kernel(name).vector(*args)
+        return np.asarray(np.where(dpos, out, 0.0), dtype=np.float64)
+    return np.asarray(kernel(name).vector(*args), dtype=np.float64)
+
+
+def _fused(name: str, arrs: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64] | None:
+    """The fused compiled path, or ``None`` when it does not apply."""
+    shape = np.broadcast_shapes(*(x.shape for x in arrs))
+    size = math.prod(shape)
+    if size < FAST_MIN_SIZE:
+        return None
+    mod = _fast_module()
+    if mod is None:
+        return None
+    args: list[Any] = []
+    for x in arrs:
+        if x.size == 1:
+            args.append(float(x.reshape(-1)[0]))
+        elif x.shape == shape:
+            args.append(x.reshape(-1))
+        else:
+            return None
+    out = np.empty(size, dtype=np.float64)
+    if getattr(mod, name)(*args, out):
+        res = _reference(name, *arrs)  # raises the reference path's exact error
+        return np.asarray(res, dtype=np.float64)
+    return out.reshape(shape)
+
+
+def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
+    names = ("weight", *PARAM_ARGS) if _SPECS[name][1] else PARAM_ARGS
+    arrs = [_as_array(n, x) for n, x in zip(names, xs, strict=True)]
+    out = _fused(name, arrs) if name in FUSED else None
+    if out is None:
+        out = _reference(name, *arrs)
+    return out
+
+
+def _scalar_general(name: str, xs: tuple[Any, ...]) -> float:
+    """Scalar path for any real scalars (ints, numpy scalars): convert, evaluate with the
+    generated function, and on anything unusual run the reference checks (which raise)."""
+    _, has_w, policy = _SPECS[name]
+    names = ("weight", *PARAM_ARGS) if has_w else PARAM_ARGS
+    vals = tuple(_check_scalar(n, x) for n, x in zip(names, xs, strict=True))
+    r = _scalar_fn(name)(*vals)
+    if r is not None:
+        return r
+    p = _check_params_scalar(*vals[int(has_w):])
+    if policy and not kernel("D").scalar(*p) > 0:
+        if policy == "zero":
+            return 0.0
+        raise _undefined()
+    return float(kernel(name).scalar(*vals))  # not reached: the checks above raise
+
+
 # --------------------------------------------------------------------------- public API
+
+_F = float
 
 
 def optimal_weight(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -157,16 +421,15 @@ def optimal_weight(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
     Minimises MSE(a) = E[((1-a) L + a G - theta)^2] (R2).  Requires s_L, s_G >= 0,
     c^2 <= s_L s_G, and D > 0 (raises :class:`UndefinedOptimumError` when D = 0).
     """
-    k, kd = kernel("optimal_weight"), kernel("D")
-    if _is_scalar(var_local, var_global, bias, cov):
-        p = _check_params_scalar(var_local, var_global, bias, cov)
-        if not kd.scalar(*p) > 0:
-            raise _undefined()
-        return float(k.scalar(*p))
-    p = _check_params_array(var_local, var_global, bias, cov)
-    if not (kd.vector(*p) > 0).all():
-        raise _undefined("D = 0 for some entries")
-    return np.asarray(k.vector(*p), dtype=np.float64)
+    if (type(var_local) is _F and type(var_global) is _F and type(bias) is _F
+            and type(cov) is _F):
+        r = _scalar_fn("optimal_weight")(var_local, var_global, bias, cov)
+        if r is not None:
+            return r
+    xs = (var_local, var_global, bias, cov)
+    if _is_scalar(*xs):
+        return _scalar_general("optimal_weight", xs)
+    return _vector("optimal_weight", xs)
 
 
 def mse(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -175,13 +438,15 @@ def mse(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: Ar
 
     Any real weight a is allowed.
     """
-    k = kernel("mse")
-    if _is_scalar(weight, var_local, var_global, bias, cov):
-        w = _check_scalar("weight", weight)
-        return float(k.scalar(w, *_check_params_scalar(var_local, var_global, bias, cov)))
-    w = _check_array("weight", weight)
-    return np.asarray(k.vector(w, *_check_params_array(var_local, var_global, bias, cov)),
-                      dtype=np.float64)
+    if (type(weight) is _F and type(var_local) is _F and type(var_global) is _F
+            and type(bias) is _F and type(cov) is _F):
+        r = _scalar_fn("mse")(weight, var_local, var_global, bias, cov)
+        if r is not None:
+            return r
+    xs = (weight, var_local, var_global, bias, cov)
+    if _is_scalar(*xs):
+        return _scalar_general("mse", xs)
+    return _vector("mse", xs)
 
 
 def benefit(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -191,19 +456,15 @@ def benefit(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias
     Evaluated in the product form (no cancellation between two MSEs).  Positive exactly
     for a strictly between 0 and 2a*; negative outside.  Defined for D = 0 too (then 0).
     """
-    k = kernel("benefit")
-    if _is_scalar(weight, var_local, var_global, bias, cov):
-        w = _check_scalar("weight", weight)
-        p = _check_params_scalar(var_local, var_global, bias, cov)
-        if not kernel("D").scalar(*p) > 0:
-            return 0.0
-        return float(k.scalar(w, *p))
-    w = _check_array("weight", weight)
-    p = _check_params_array(var_local, var_global, bias, cov)
-    dpos = kernel("D").vector(*p) > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = k.vector(w, *p)
-    return np.asarray(np.where(dpos, out, 0.0), dtype=np.float64)
+    if (type(weight) is _F and type(var_local) is _F and type(var_global) is _F
+            and type(bias) is _F and type(cov) is _F):
+        r = _scalar_fn("benefit")(weight, var_local, var_global, bias, cov)
+        if r is not None:
+            return r
+    xs = (weight, var_local, var_global, bias, cov)
+    if _is_scalar(*xs):
+        return _scalar_general("benefit", xs)
+    return _vector("benefit", xs)
 
 
 def min_mse(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -212,16 +473,15 @@ def min_mse(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
 
     Evaluated as the sum of second moments at a*.  Requires D > 0.
     """
-    k, kd = kernel("min_mse"), kernel("D")
-    if _is_scalar(var_local, var_global, bias, cov):
-        p = _check_params_scalar(var_local, var_global, bias, cov)
-        if not kd.scalar(*p) > 0:
-            raise _undefined()
-        return float(k.scalar(*p))
-    p = _check_params_array(var_local, var_global, bias, cov)
-    if not (kd.vector(*p) > 0).all():
-        raise _undefined("D = 0 for some entries")
-    return np.asarray(k.vector(*p), dtype=np.float64)
+    if (type(var_local) is _F and type(var_global) is _F and type(bias) is _F
+            and type(cov) is _F):
+        r = _scalar_fn("min_mse")(var_local, var_global, bias, cov)
+        if r is not None:
+            return r
+    xs = (var_local, var_global, bias, cov)
+    if _is_scalar(*xs):
+        return _scalar_general("min_mse", xs)
+    return _vector("min_mse", xs)
 
 
 def beneficial_interval(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -231,18 +491,16 @@ def beneficial_interval(var_local: ArrayLike, var_global: ArrayLike, bias: Array
     Returns ``(low, high)`` with low <= high; it lies below 0 when c > s_L, and is empty
     (low == high == 0) when s_L = c.  Requires D > 0.
     """
-    k, kd = kernel("interval_high"), kernel("D")
-    if _is_scalar(var_local, var_global, bias, cov):
-        p = _check_params_scalar(var_local, var_global, bias, cov)
-        if not kd.scalar(*p) > 0:
-            raise _undefined()
-        hi = float(k.scalar(*p))
+    xs = (var_local, var_global, bias, cov)
+    if _is_scalar(*xs):
+        hi = None
+        if all(type(x) is _F for x in xs):
+            hi = _scalar_fn("interval_high")(*xs)
+        if hi is None:
+            hi = _scalar_general("interval_high", xs)
         return (min(0.0, hi), max(0.0, hi))
-    p = _check_params_array(var_local, var_global, bias, cov)
-    if not (kd.vector(*p) > 0).all():
-        raise _undefined("D = 0 for some entries")
-    hi = np.asarray(k.vector(*p), dtype=np.float64)
-    return np.minimum(0.0, hi), np.maximum(0.0, hi)
+    arr = _vector("interval_high", xs)
+    return np.minimum(0.0, arr), np.maximum(0.0, arr)
 
 
 #: Public compiled functions by name (the float route and reports iterate over these).
