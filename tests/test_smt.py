@@ -82,6 +82,9 @@ def test_definedness_reported():
     assert smt.prove((x > 0,), 1 / x > 0, (x,)).definedness == "implied"
     out = smt.prove((), sp.Equivalent(p / q > 0, p * q > 0), (p, q))
     assert out.status == "proved" and out.definedness == "assumed"
+    assert smt.prove((), sp.sqrt(x) >= 0, (x,)).definedness == "assumed"
+    assert smt.prove((x >= 1,), sp.sqrt(x) >= 1, (x,)).definedness == "implied"
+    assert smt.prove((x >= 1,), sp.sqrt(x) > 1, (x,)).status == "refuted"
 
 
 def test_irrational_model_replaced_by_rational_point():

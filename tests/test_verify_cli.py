@@ -157,7 +157,7 @@ def test_failures_rules():
 
 
 @pytest.mark.parametrize("argv", [["--theorem", "no_such_theorem"], ["--smt-timeout", "0"],
-                                  ["--route", "bogus"], ["--profile", "nope"]])
+                                  ["--route", "bogus"], ["--profile", "nope"], ["--jobs", "0"]])
 def test_bad_arguments_exit_2(capsys, argv):
     code = None
     try:
@@ -167,3 +167,12 @@ def test_bad_arguments_exit_2(capsys, argv):
     _, err = capsys.readouterr()
     assert code == 2
     assert len(err.strip().splitlines()) == 1
+
+
+def test_parallel_jobs_give_the_same_table():
+    names = [HEADLINE, "D_nonnegative", "mse_global"]
+    serial = verification_table("ci", names, ["symbolic", "smt"])
+    parallel = verification_table("ci", names, ["symbolic", "smt"], jobs=2, progress=True)
+    assert render_markdown(serial, with_times=False) == render_markdown(parallel, with_times=False)
+    with pytest.raises(ValueError, match="jobs"):
+        verification_table("ci", names, ["smt"], jobs=0)

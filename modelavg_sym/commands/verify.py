@@ -25,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only this route (repeatable; default all five)")
     p.add_argument("--smt-timeout", type=float, default=None, metavar="SECONDS",
                    help="z3 time limit per query (default: 10 s for ci/dev, 60 s for thorough)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="run the checks in N worker processes (default 1)")
     p.add_argument("--no-times", action="store_true",
                    help="omit timings from the table (deterministic output)")
 
@@ -32,7 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.smt_timeout is not None and not args.smt_timeout > 0:
         raise ValueError(f"--smt-timeout must be > 0 seconds, got {args.smt_timeout}")
-    results = verification_table(args.profile, args.theorem, args.route, args.smt_timeout)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    results = verification_table(args.profile, args.theorem, args.route, args.smt_timeout,
+                                 jobs=args.jobs)
     if args.json:
         print(render_json(results))
     else:

@@ -16,9 +16,12 @@ makes the verification fail (the ``verify`` command's exit code 1):
 from __future__ import annotations
 
 import json
+import multiprocessing
+import multiprocessing.context
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -101,25 +104,48 @@ def _progress(total: int, enabled: bool | None) -> tuple[AbstractContextManager[
 
 def verification_table(profile: str = "ci", theorems: Sequence[str] | None = None,
                        routes: Sequence[str] | None = None, smt_timeout: float | None = None,
-                       progress: bool | None = None) -> list[RouteResult]:
+                       progress: bool | None = None, jobs: int = 1) -> list[RouteResult]:
     """Run every route (or ``routes``) on every registered theorem (or ``theorems``).
 
     Returns one result per theorem and route, theorems in registry order and routes in
     the order ``symbolic, smt, rational, float, montecarlo``.  ``progress`` shows a
     progress bar on stderr (default: when stderr is a terminal and rich is installed).
+    ``jobs > 1`` runs the (theorem, route) checks in that many worker processes; the
+    results and their order do not depend on it.
     """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     thms = select_theorems(theorems)
     rts = select_routes(routes)
     ctx, advance = _progress(len(thms) * len(rts), progress)
-    out: list[RouteResult] = []
+    tasks = [(thm.name, route) for thm in thms for route in rts]
+    done: dict[tuple[str, str], RouteResult] = {}
     with ctx:
-        for thm in thms:
-            for route in rts:
-                out.append(run_route(thm, route, profile, smt_timeout))
-                advance(f"{thm.name} / {route}")
-    return out
+        if jobs == 1:
+            for thm in thms:
+                for route in rts:
+                    done[thm.name, route] = run_route(thm, route, profile, smt_timeout)
+                    advance(f"{thm.name} / {route}")
+        else:
+            with ProcessPoolExecutor(jobs, mp_context=_mp_context()) as pool:
+                futures = {pool.submit(_run_named, name, route, profile, smt_timeout): (name, route)
+                           for name, route in tasks}
+                for fut in as_completed(futures):
+                    done[futures[fut]] = fut.result()
+                    advance(" / ".join(futures[fut]))
+    return [done[t] for t in tasks]
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork keeps theorems registered at run time (tests, plugins) visible to the workers.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def _run_named(name: str, route: str, profile: str, smt_timeout: float | None) -> RouteResult:
+    return run_route(all_theorems()[name], route, profile, smt_timeout)
 
 
 def failures(results: Iterable[RouteResult]) -> list[str]:

@@ -193,8 +193,12 @@ class Translator:
         if key not in self._aux:
             y = self._new_aux(key)
             if q % 2 == 0:
-                self.defined.append(self.relation(sp.Ge(base, 0, evaluate=False)))
-                self.side.append(self.boolean(sp.And(y >= 0, sp.Eq(y**q, base))))
+                nonneg = self.relation(sp.Ge(base, 0, evaluate=False))
+                self.defined.append(nonneg)
+                # Conditional, so that the side condition does not itself force base >= 0
+                # (which would hide an undefined point from the definedness check).
+                self.side.append(z3.Implies(nonneg,
+                                            self.boolean(sp.And(y >= 0, sp.Eq(y**q, base)))))
             else:
                 self.side.append(self.relation(sp.Eq(y**q, base, evaluate=False)))
         return self._aux[key]
@@ -339,7 +343,17 @@ def is_counterexample(assumptions: Sequence[sp.Basic], claim: sp.Basic,
     """True iff, in exact sympy arithmetic, every assumption holds at ``point`` and the claim
     is false there (the independent check of a z3 model)."""
     pt = dict(point)
-    return all(holds(x, pt) is True for x in assumptions) and holds(claim, pt) is False
+    return all(_truth(x, pt) is True for x in assumptions) and _truth(claim, pt) is False
+
+
+def _truth(expr: sp.Basic, point: dict[sp.Symbol, sp.Rational]) -> bool | None:
+    """:func:`modelavg_sym.verify.rational.holds`, falling back to plain sympy substitution
+    where its fast exact path cannot evaluate an expression (for example ``sqrt``)."""
+    try:
+        return holds(expr, point)
+    except Exception:  # the fast path lambdifies; anything it cannot handle, sympy can
+        val = sp.simplify(expr.subs(point))
+        return bool(val) if val in (sp.true, sp.false) else None
 
 
 def _rational_nearby(assumptions: Sequence[sp.Basic], claim: sp.Basic,
