@@ -211,3 +211,32 @@ def test_scalar_fast_path_errors(bad, param):
     assert exc.value.parameter == param
     with pytest.raises(UndefinedOptimumError):
         c.optimal_weight(1.0, 1.0, 0.0, 1.0)
+
+
+# --- benchmark runner (benchmarks/, modelavg-sym bench) ---------------------------------
+
+
+def test_benchmark_runner_writes_report(tmp_path, monkeypatch):
+    from modelavg_sym.commands.bench import project_root
+
+    monkeypatch.syspath_prepend(str(project_root()))
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "reports" / "benchmarks.md"
+    assert main(["--only", "scalar", "--quick", "--repeats", "1", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| 2. scalar optimal_weight(1.0, 0.5, 0.3) vs plain Python |" in text
+    assert "<= 15" in text
+    assert not list(out.parent.glob(".*tmp*"))  # atomic write left no temporary file
+    assert main(["--only", "nonsense"]) == 2
+
+
+def test_bench_command_is_registered_and_finds_the_checkout():
+    from modelavg_sym.cli import COMMANDS, build_parser
+    from modelavg_sym.commands import bench
+
+    assert "modelavg_sym.commands.bench" in COMMANDS
+    args = build_parser().parse_args(["bench", "--quick", "--only", "scalar"])
+    assert args.quick and args.only == "scalar"
+    root = bench.project_root()
+    assert root is not None and (root / "benchmarks" / "bench_kernels.py").is_file()

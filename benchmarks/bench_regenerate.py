@@ -1,0 +1,111 @@
+"""Target 4: ``modelavg-sym regenerate`` cold and warm, beyond start-up and imports.
+
+Each run is a fresh interpreter (subprocess) writing to a temporary ``--out`` with its own
+``--cache-dir``: the first run starts from an empty cache (cold), the next ones change
+nothing (warm).  "Start-up and imports" is measured, side by side, as a fresh interpreter
+that only imports the modules the warm run had imported (the list is reported by the run
+itself), so the remainder is the regeneration work proper.  For reference the start-up of
+``python -c "import modelavg_sym.cli"`` is reported too.
+
+Goal: warm work < 1 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import ROOT, Row, fmt_s, row
+
+GOAL_S = 1.0
+_MARK = "BENCH_JSON:"
+_DRIVER = f"""
+import sys, time, json
+t0 = time.perf_counter()
+from modelavg_sym import cli
+rc = cli.main(sys.argv[1:])
+dt = time.perf_counter() - t0
+mods = sorted(m for m in sys.modules if not m.startswith("__"))
+print({_MARK!r} + json.dumps({{"rc": rc, "seconds": dt, "modules": mods}}))
+"""
+_IMPORTER = """
+import sys, importlib, json
+for m in json.load(sys.stdin):
+    try:
+        importlib.import_module(m)
+    except Exception:
+        pass
+"""
+
+
+def available() -> bool:
+    """True when the ``regenerate`` subcommand is registered in the CLI."""
+    try:
+        from modelavg_sym.cli import COMMANDS
+    except ImportError:
+        return False
+    return "modelavg_sym.commands.regenerate" in COMMANDS
+
+
+def _timed(cmd: list[str], stdin: str | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, input=stdin, capture_output=True,
+                          text=True, check=False)
+    return time.perf_counter() - t0, proc
+
+
+def _regenerate(out: Path, cache: Path) -> tuple[float, dict]:
+    wall, proc = _timed([sys.executable, "-c", _DRIVER, "regenerate", "--out", str(out),
+                         "--cache-dir", str(cache), "--quiet"])
+    info = {"rc": proc.returncode, "modules": [], "stderr": proc.stderr.strip()}
+    for line in proc.stdout.splitlines():
+        if line.startswith(_MARK):
+            info.update(json.loads(line[len(_MARK):]))
+    return wall, info
+
+
+def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
+    if not available():
+        return [row("4. regenerate cold / warm", "regenerate command not available", None,
+                    "warm < 1 s", None, "modelavg_sym.commands.regenerate not in cli.COMMANDS")]
+    repeats = repeats or (2 if quick else 3)
+    with tempfile.TemporaryDirectory(prefix="modelavg-bench-") as tmp:
+        out, cache = Path(tmp) / "out", Path(tmp) / "cache"
+        cold, info = _regenerate(out, cache)
+        if info["rc"] != 0:
+            last = (info["stderr"].splitlines() or ["no message"])[-1]
+            return [row("4. regenerate cold", f"failed (exit {info['rc']}): {last}", None,
+                        "warm < 1 s", False)]
+        warm_runs = [_regenerate(out, cache) for _ in range(repeats)]
+        mods = json.dumps(warm_runs[-1][1]["modules"])
+        imports = [_timed([sys.executable, "-c", _IMPORTER], mods)[0] for _ in range(repeats)]
+        cli_start = [_timed([sys.executable, "-c", "import modelavg_sym.cli"])[0]
+                     for _ in range(repeats)]
+    warm = statistics.median(w for w, _ in warm_runs)
+    base = statistics.median(imports)
+    start = statistics.median(cli_start)
+    rc_warm = {i["rc"] for _, i in warm_runs}
+    work_warm = warm - base
+    rows = [
+        row("4. regenerate cold (empty cache), total wall time", fmt_s(cold), None, "report",
+            None, f"beyond start-up+imports: {fmt_s(cold - base)}"),
+        row("4. regenerate warm (nothing changed), work beyond start-up+imports",
+            f"{fmt_s(work_warm)} (wall {fmt_s(warm)} - imports {fmt_s(base)})",
+            work_warm / GOAL_S, f"< {GOAL_S:g} s", work_warm < GOAL_S and rc_warm == {0},
+            f"`python -c 'import modelavg_sym.cli'` alone: {fmt_s(start)}; "
+            f"median of {repeats}"),
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    from .__main__ import main
+
+    raise SystemExit(main(["--only", "regenerate"]))
