@@ -147,30 +147,27 @@ def _vonmises_moments(p: Mapping[str, Any]) -> tuple[float, float]:
     cos(kx)/k^2; with X = mu + V (mod 2 pi), E[sin kX] = sin(k mu) rho_k and
     E[cos kX] = cos(k mu) rho_k, rho_k = E[cos kV].
     """
-    import mpmath
-
     mu, kappa = float(p["mu"]), float(p["kappa"])
-    mean = 0.0
     second = math.pi**2 / 3
     if kappa < 1e-8:  # numpy draws uniformly on [-pi, pi] here
         return 0.0, second
+    kmax = int(40 + 10 * math.sqrt(kappa))  # rho_k ~ exp(-k^2 / (2 kappa)) is negligible
+    ks = np.arange(1, kmax + 1, dtype=np.float64)
     if kappa > 1e6:  # numpy's wrapped-normal branch
-        def rho(k: int) -> float:
-            return math.exp(-k * k / (2 * kappa))
+        rho = np.exp(-ks * ks / (2 * kappa))
     else:
-        i0 = mpmath.besseli(0, kappa)
-
-        def rho(k: int) -> float:
-            return float(mpmath.besseli(k, kappa) / i0)
-    k = 1
-    while True:
-        rk = rho(k)
-        sign = -1.0 if k % 2 else 1.0
-        mean += -2 * sign * math.sin(k * mu) * rk / k
-        second += 4 * sign * math.cos(k * mu) * rk / k**2
-        if rk < 1e-18 or k > 200_000:
-            break
-        k += 1
+        # r_k = I_k / I_{k-1} = 1 / (2k/kappa + r_{k+1}) by backward recurrence (stable),
+        # started well beyond kmax; rho_k = r_1 ... r_k.
+        ratios = np.empty(kmax)
+        r = 0.0
+        for k in range(kmax + 40, 0, -1):
+            r = 1.0 / (2 * k / kappa + r)
+            if k <= kmax:
+                ratios[k - 1] = r
+        rho = np.cumprod(ratios)
+    sign = np.where(ks % 2 == 1, -1.0, 1.0)  # (-1)^k
+    mean = float(np.sum(-2 * sign * np.sin(ks * mu) * rho / ks))
+    second += float(np.sum(4 * sign * np.cos(ks * mu) * rho / ks**2))
     return mean, second - mean**2
 
 

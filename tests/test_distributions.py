@@ -54,7 +54,7 @@ EXAMPLES: dict[str, list[str]] = {
     "triangular": ["triangular(0, 1, 4)"],
     "uniform": ["uniform()", "uniform(-2, 5)"],
     "vonmises": ["vonmises(0, 2)", "vonmises(2.5, 1.5)", "vonmises(-3, 0.5)",
-                 "vonmises(1, 2e6)"],
+                 "vonmises(0.5, 1000)", "vonmises(1, 2e6)"],
     "wald": ["wald(2, 3)"],
     "weibull": ["weibull(1.5)", "weibull(a=5)"],
     "zipf": ["zipf(7)"],
@@ -156,6 +156,24 @@ def test_invalid_parameters_name_the_parameter(spec: str, param: str) -> None:
 def test_bad_specs_raise_without_evaluating(spec: str) -> None:
     with pytest.raises(InvalidParameterError):
         parse(spec)
+
+
+@pytest.mark.parametrize("mu, kappa", [(0.0, 2.0), (2.5, 1.5), (-3.0, 0.5), (1.0, 40.0)])
+def test_vonmises_moments_against_quadrature(mu: float, kappa: float) -> None:
+    """Independent reference: E[X], Var(X) of the density exp(kappa cos(x - mu)) wrapped
+    to [-pi, pi], by 30-digit quadrature."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(30):
+        def f(x):
+            return mpmath.exp(kappa * (mpmath.cos(x - mu) - 1))
+
+        pts = sorted({-mpmath.pi, mpmath.pi, mpmath.mpf(mu)})
+        z = mpmath.quad(f, pts)
+        mean = mpmath.quad(lambda x: x * f(x), pts) / z
+        var = mpmath.quad(lambda x: (x - mean) ** 2 * f(x), pts) / z
+    d = parse(f"vonmises({mu}, {kappa})")
+    assert d.mean == pytest.approx(float(mean), rel=1e-12, abs=1e-14)
+    assert d.var == pytest.approx(float(var), rel=1e-12)
 
 
 def test_mixture_moments_and_sampling() -> None:

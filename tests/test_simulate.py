@@ -204,3 +204,14 @@ def test_cli_bad_spec_exits_2(local: str, capsys: pytest.CaptureFixture[str]) ->
     assert rc == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--local" in err
+
+
+def test_infinite_fourth_moment_is_flagged(capsys: pytest.CaptureFixture[str]) -> None:
+    """pareto(a=3) and standard_t(df=3) have finite variance (accepted) but infinite 4th
+    moments, so the standard errors of squared errors are unreliable: say so."""
+    res = simulate_two("pareto(a=3)", 5, "standard_t(df=3)", 5, reps=2_000)
+    assert not res.ci_valid and res.summary(0.5)["ci_valid"] is False
+    rc = main(["simulate", "--local", "pareto(a=3)", "--n-local", "5", "--global",
+               "standard_t(df=3)", "--n-global", "5", "--reps", "2000"])
+    assert rc == 0
+    assert "infinite 4th moment" in capsys.readouterr().out
