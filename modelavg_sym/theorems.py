@@ -78,6 +78,9 @@ def register(thm: Theorem) -> Theorem:
     """Add a theorem; names must be unique."""
     if thm.name in _REGISTRY and _REGISTRY[thm.name] != thm:
         raise ValueError(f"theorem name {thm.name!r} is already registered")
+    if thm.claim in (sp.true, sp.false):
+        raise ValueError(f"theorem {thm.name!r}: claim evaluated to {thm.claim} when built; "
+                         "use sp.Eq(..., evaluate=False) so the routes can check it")
     unknown = set(thm.routes) - set(ALL_ROUTES)
     if unknown:
         raise ValueError(f"theorem {thm.name!r}: unknown routes {sorted(unknown)}")
@@ -141,6 +144,12 @@ _A_IND = _i["optimal_weight"]
 _D_IND = _i["D"]
 
 
+def _identity(lhs: sp.Expr, rhs: sp.Expr) -> sp.Equality:
+    """``lhs = rhs`` kept unevaluated, so that an identity sympy can already see stays a
+    claim for the routes to check (``sp.Eq`` would collapse it to ``True``)."""
+    return sp.Eq(lhs, rhs, evaluate=False)
+
+
 def _between(x: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> sp.Basic:
     """x strictly between lo and hi, whichever is larger."""
     return sp.Or(sp.And(lo < x, x < hi), sp.And(hi < x, x < lo))
@@ -156,7 +165,7 @@ def _core_theorems() -> list[Theorem]:
         statement="The MSE of the weighted average is (1-a)^2 s_L + a^2 (s_G + Delta^2) "
         "+ 2a(1-a)c, which equals s_L - 2a(s_L - c) + a^2 D.",
         assumptions=_BASE,
-        claim=sp.Eq(_d["mse"], (1 - a) ** 2 * s_L + a**2 * (s_G + Delta**2) + 2 * a * (1 - a) * c),
+        claim=_identity(_d["mse"], (1 - a) ** 2 * s_L + a**2 * (s_G + Delta**2) + 2 * a * (1 - a) * c),
         variables=_VARS,
         functions=("mse",),
         routes=("symbolic", "rational", "float", "montecarlo"),
@@ -166,7 +175,7 @@ def _core_theorems() -> list[Theorem]:
         source="R1",
         statement="MSE(a) = s_L - 2a(s_L - c) + a^2 D with D = E[(G - L)^2].",
         assumptions=_BASE,
-        claim=sp.Eq(_d["mse"], s_L - 2 * a * (s_L - c) + a**2 * D),
+        claim=_identity(_d["mse"], s_L - 2 * a * (s_L - c) + a**2 * D),
         variables=_VARS,
         functions=("mse",),
         routes=("symbolic", "rational", "float"),
@@ -177,7 +186,7 @@ def _core_theorems() -> list[Theorem]:
         statement="The MSE is a quadratic in a whose second derivative is 2D, so it is "
         "strictly convex when D > 0.",
         assumptions=_BASE,
-        claim=sp.Eq(_d["d2mse"], 2 * D),
+        claim=_identity(_d["d2mse"], 2 * D),
         variables=_VARS,
         functions=("mse",),
         routes=("symbolic", "rational", "float"),
@@ -212,7 +221,7 @@ def _core_theorems() -> list[Theorem]:
         source="R3",
         statement="MSE(a) = MSE(a*) + D (a - a*)^2.",
         assumptions=(*_BASE, _Dpos),
-        claim=sp.Eq(mse_at(a), _d["min_mse"] + D * (a - A_STAR) ** 2),
+        claim=_identity(mse_at(a), _d["min_mse"] + D * (a - A_STAR) ** 2),
         variables=_VARS,
         functions=("mse", "min_mse"),
     )
@@ -221,7 +230,7 @@ def _core_theorems() -> list[Theorem]:
         source="R3",
         statement="MSE(a*) = s_L - (s_L - c)^2 / D.",
         assumptions=(*_BASE, _Dpos),
-        claim=sp.Eq(_d["min_mse"], s_L - (s_L - c) ** 2 / D),
+        claim=_identity(_d["min_mse"], s_L - (s_L - c) ** 2 / D),
         variables=(s_L, s_G, Delta, c),
         functions=("min_mse",),
     )
@@ -230,7 +239,7 @@ def _core_theorems() -> list[Theorem]:
         source="R4",
         statement="The benefit of averaging is B(a) = MSE(0) - MSE(a) = D a (2a* - a).",
         assumptions=(*_BASE, _Dpos),
-        claim=sp.Eq(_d["benefit"], D * a * (2 * A_STAR - a)),
+        claim=_identity(_d["benefit"], D * a * (2 * A_STAR - a)),
         variables=_VARS,
         functions=("benefit",),
         witness={a: r * A_STAR},
@@ -242,7 +251,7 @@ def _core_theorems() -> list[Theorem]:
         statement="B(a) = D a*^2 [1 - (1 - a/a*)^2]: the benefit depends on the weight only "
         "through its ratio to the optimal weight.",
         assumptions=(*_BASE, _Dpos, sp.Ne(s_L, c)),
-        claim=sp.Eq(_d["benefit"], D * A_STAR**2 * (1 - (1 - a / A_STAR) ** 2)),
+        claim=_identity(_d["benefit"], D * A_STAR**2 * (1 - (1 - a / A_STAR) ** 2)),
         variables=_VARS,
         functions=("benefit",),
         witness={a: r * A_STAR},
@@ -267,7 +276,7 @@ def _core_theorems() -> list[Theorem]:
         source="R5",
         statement="B(0) = 0 and B(2a*) = 0.",
         assumptions=(*_BASE, _Dpos),
-        claim=sp.Eq(benefit_at(2 * A_STAR) + benefit_at(0) ** 2, 0),
+        claim=_identity(benefit_at(2 * A_STAR) + benefit_at(0) ** 2, 0),
         variables=(s_L, s_G, Delta, c),
         functions=("benefit",),
         routes=("symbolic", "rational", "float"),
@@ -296,7 +305,7 @@ def _core_theorems() -> list[Theorem]:
         source="R6",
         statement="At a = r a*, the fraction of the best possible gain obtained is r (2 - r).",
         assumptions=(*_BASE, _Dpos, sp.Ne(s_L, c)),
-        claim=sp.Eq(benefit_at(r * A_STAR) / benefit_at(A_STAR), r * (2 - r)),
+        claim=_identity(benefit_at(r * A_STAR) / benefit_at(A_STAR), r * (2 - r)),
         variables=(s_L, s_G, Delta, c, r),
         functions=("benefit",),
     )
@@ -306,7 +315,7 @@ def _core_theorems() -> list[Theorem]:
         derivation="independent",
         statement="With c = 0 and a = r a*, the relative gain B(a)/MSE(0) is a* r (2 - r).",
         assumptions=(*_IND, sp.Gt(s_L, 0)),
-        claim=sp.Eq(benefit_at(r * _A_IND, _i) / _i["mse_local"], _A_IND * r * (2 - r)),
+        claim=_identity(benefit_at(r * _A_IND, _i) / _i["mse_local"], _A_IND * r * (2 - r)),
         variables=(s_L, s_G, Delta, r),
         functions=("benefit", "optimal_weight"),
     )
@@ -374,7 +383,7 @@ def _core_theorems() -> list[Theorem]:
         derivation="independent",
         statement="With c = 0, MSE(a*) = (1 - a*) s_L.",
         assumptions=(*_IND, sp.Gt(_D_IND, 0)),
-        claim=sp.Eq(_i["min_mse"], (1 - _A_IND) * s_L),
+        claim=_identity(_i["min_mse"], (1 - _A_IND) * s_L),
         variables=(s_L, s_G, Delta),
         functions=("min_mse", "optimal_weight"),
     )
@@ -385,7 +394,7 @@ def _core_theorems() -> list[Theorem]:
         statement="With c = 0, s_L > 0 and s_G + Delta^2 > 0, "
         "1/MSE(a*) = 1/s_L + 1/(s_G + Delta^2) (precisions add).",
         assumptions=(sp.Gt(s_L, 0), sp.Ge(s_G, 0), sp.Gt(s_G + Delta**2, 0)),
-        claim=sp.Eq(1 / _i["min_mse"], 1 / s_L + 1 / (s_G + Delta**2)),
+        claim=_identity(1 / _i["min_mse"], 1 / s_L + 1 / (s_G + Delta**2)),
         variables=(s_L, s_G, Delta),
         functions=("min_mse",),
     )
@@ -394,7 +403,7 @@ def _core_theorems() -> list[Theorem]:
         source="R9",
         statement="The global model's MSE is s_G + Delta^2, whatever the covariance c.",
         assumptions=_BASE,
-        claim=sp.Eq(mse_at(1), s_G + Delta**2),
+        claim=_identity(mse_at(1), s_G + Delta**2),
         variables=(s_L, s_G, Delta, c),
         functions=("mse",),
         routes=("symbolic", "rational", "float", "montecarlo"),
@@ -419,7 +428,7 @@ def _core_theorems() -> list[Theorem]:
         statement="The value of personalization over the global model is "
         "MSE(1) - MSE(a*) = D (1 - a*)^2.",
         assumptions=(*_BASE, _Dpos),
-        claim=sp.Eq(mse_at(1) - _d["min_mse"], D * (1 - A_STAR) ** 2),
+        claim=_identity(mse_at(1) - _d["min_mse"], D * (1 - A_STAR) ** 2),
         variables=(s_L, s_G, Delta, c),
         functions=("mse", "min_mse"),
     )

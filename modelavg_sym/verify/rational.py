@@ -106,7 +106,7 @@ def holds(expr: sp.Basic, point: dict) -> bool | None:
     if all(isinstance(v, sp.Rational) for v in point.values()) and expr.free_symbols <= set(point):
         try:
             return _truth(expr, point)
-        except TypeError:
+        except (TypeError, NameError):  # not a rational function (sqrt, Abs, ...): use subs
             pass
     val = expr.subs(point)
     if val in (sp.true, sp.false):
