@@ -165,7 +165,9 @@ def _core_theorems() -> list[Theorem]:
         statement="The MSE of the weighted average is (1-a)^2 s_L + a^2 (s_G + Delta^2) "
         "+ 2a(1-a)c, which equals s_L - 2a(s_L - c) + a^2 D.",
         assumptions=_BASE,
-        claim=_identity(_d["mse"], (1 - a) ** 2 * s_L + a**2 * (s_G + Delta**2) + 2 * a * (1 - a) * c),
+        claim=_identity(
+            _d["mse"], (1 - a) ** 2 * s_L + a**2 * (s_G + Delta**2) + 2 * a * (1 - a) * c
+        ),
         variables=_VARS,
         functions=("mse",),
         routes=("symbolic", "rational", "float", "montecarlo"),
