@@ -170,7 +170,7 @@ def _core_theorems() -> list[Theorem]:
         ),
         variables=_VARS,
         functions=("mse",),
-        routes=("symbolic", "rational", "float", "montecarlo"),
+        routes=("symbolic", "smt", "rational", "float", "montecarlo"),
     )
     add(
         name="mse_in_terms_of_D",
@@ -180,7 +180,7 @@ def _core_theorems() -> list[Theorem]:
         claim=_identity(_d["mse"], s_L - 2 * a * (s_L - c) + a**2 * D),
         variables=_VARS,
         functions=("mse",),
-        routes=("symbolic", "rational", "float"),
+        routes=("symbolic", "smt", "rational", "float"),
     )
     add(
         name="second_derivative_is_2D",
@@ -191,7 +191,7 @@ def _core_theorems() -> list[Theorem]:
         claim=_identity(_d["d2mse"], 2 * D),
         variables=_VARS,
         functions=("mse",),
-        routes=("symbolic", "rational", "float"),
+        routes=("symbolic", "smt", "rational", "float"),
     )
     add(
         name="D_nonnegative",
@@ -245,7 +245,7 @@ def _core_theorems() -> list[Theorem]:
         variables=_VARS,
         functions=("benefit",),
         witness={a: r * A_STAR},
-        routes=("symbolic", "rational", "float", "montecarlo"),
+        routes=("symbolic", "smt", "rational", "float", "montecarlo"),
     )
     add(
         name="benefit_shape",
@@ -281,7 +281,7 @@ def _core_theorems() -> list[Theorem]:
         claim=_identity(benefit_at(2 * A_STAR) + benefit_at(0) ** 2, 0),
         variables=(s_L, s_G, Delta, c),
         functions=("benefit",),
-        routes=("symbolic", "rational", "float"),
+        routes=("symbolic", "smt", "rational", "float"),
     )
     add(
         name="negative_benefit_outside",
@@ -408,7 +408,7 @@ def _core_theorems() -> list[Theorem]:
         claim=_identity(mse_at(1), s_G + Delta**2),
         variables=(s_L, s_G, Delta, c),
         functions=("mse",),
-        routes=("symbolic", "rational", "float", "montecarlo"),
+        routes=("symbolic", "smt", "rational", "float", "montecarlo"),
     )
     add(
         name="global_beats_local_iff",
