@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import sympy as sp
 
 from .distributions import Distribution, as_distribution
 from .errors import InvalidParameterError
@@ -100,18 +101,26 @@ class Setting:
 
     nodes: tuple[Node, ...]
     include_local: bool = False
+    weighting: str = "size"
 
     def __post_init__(self) -> None:
         if len(self.nodes) < 2 and not self.include_local:
             raise InvalidParameterError("nodes", "need the local node and at least one other")
+        if self.weighting not in ("size", "uniform"):
+            raise InvalidParameterError("weighting", "must be 'size' or 'uniform'",
+                                        f"got {self.weighting!r}")
 
     @classmethod
     def from_nodes(cls, nodes: Sequence[tuple[str | Distribution, int]],
-                   include_local: bool = False) -> Setting:
-        """Build from ``[(dist_or_spec, n), ...]``; the first node is the local node."""
+                   include_local: bool = False, weighting: str = "size") -> Setting:
+        """Build from ``[(dist_or_spec, n), ...]``; the first node is the local node.
+
+        ``weighting``: ``size`` (G = sum n_i xbar_i / N) or ``uniform`` (equal node weights,
+        the uniform federation).
+        """
         out = tuple(Node(as_distribution(d), _check_n(f"n[{i}]", n))
                     for i, (d, n) in enumerate(nodes))
-        return cls(out, include_local)
+        return cls(out, include_local, weighting)
 
     @classmethod
     def two_estimator(cls, local: str | Distribution, n_local: int,
@@ -125,16 +134,22 @@ class Setting:
         """Indices of the nodes pooled into the global model."""
         return tuple(range(0 if self.include_local else 1, len(self.nodes)))
 
+    def exact_weights(self) -> tuple[sp.Rational, ...]:
+        """Node weights of G, exactly: n_i / N (``size``) or 1 / |S| (``uniform``)."""
+        if self.weighting == "uniform":
+            return tuple(sp.Rational(1, len(self.members)) for _ in self.members)
+        total = sum(self.nodes[i].n for i in self.members)
+        return tuple(sp.Rational(self.nodes[i].n, total) for i in self.members)
+
     def global_weights(self) -> npt.NDArray[np.float64]:
-        """Sample-size weights n_i / N of the pooled nodes."""
-        ns = np.array([self.nodes[i].n for i in self.members], dtype=np.float64)
-        return ns / ns.sum()
+        """Node weights of G as floats (the same numbers the truth is derived with)."""
+        return np.array([float(w) for w in self.exact_weights()], dtype=np.float64)
 
     def truth(self) -> Truth:
         """theta, s_L, s_G, Delta and c, derived by linearity from the nodes' true moments.
 
         xbar_i = mu_i + e_i with Var(e_i) = v_i/n_i, independent; L = xbar_0 and
-        G = sum n_i xbar_i / N; then s_L = Var(L), s_G = Var(G), c = Cov(L, G),
+        G = sum w_i xbar_i (:meth:`exact_weights`); then s_L = Var(L), s_G = Var(G), c = Cov(L, G),
         Delta = E[G] - mu_0 (:mod:`modelavg_sym.moments`).
         """
         from .moments import CovarianceTable, RandomAffine, covariance, expectation, variance
@@ -145,10 +160,9 @@ class Setting:
             table.set(f"e{i}", f"e{i}", node.dist.var / node.n)
             xbar.append(RandomAffine.constant(node.dist.mean) + RandomAffine.noise(f"e{i}"))
         loc = xbar[0]
-        total = sum(self.nodes[i].n for i in self.members)
         glob = RandomAffine()
-        for i in self.members:
-            glob = glob + xbar[i] * self.nodes[i].n / total
+        for w, i in zip(self.exact_weights(), self.members, strict=True):
+            glob = glob + xbar[i] * w
         theta = self.nodes[0].dist.mean
         return Truth(theta=theta,
                      var_local=float(variance(loc, table)),
@@ -176,8 +190,9 @@ class Setting:
 
     def describe(self) -> str:
         parts = [f"{node.dist.spec} x {node.n}" for node in self.nodes]
-        return f"local {parts[0]}; others {', '.join(parts[1:]) or '-'}" + (
-            "; global includes local" if self.include_local else "")
+        return (f"local {parts[0]}; others {', '.join(parts[1:]) or '-'}"
+                + ("; global includes local" if self.include_local else "")
+                + ("; equal node weights" if self.weighting == "uniform" else ""))
 
 
 # --------------------------------------------------------------------------- tasks

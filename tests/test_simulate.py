@@ -95,6 +95,22 @@ def test_pooled_setting_truth_matches_section_2() -> None:
     assert excl.var_global == pytest.approx((10 * 3 + 15 * 3) / 25**2)
 
 
+def test_uniform_federation_truth() -> None:
+    """Equal node weights: G = mean of the m pooled node means, so s_G = sum (v_i/n_i) / m^2,
+    Delta = mean(mu_i) - mu_0 and, with the local node pooled, c = (v_0/n_0) / m."""
+    nodes = [("gamma(2, 1)", 4), ("binomial(10, 0.4)", 10), ("laplace(3, 1)", 20)]
+    t = Setting.from_nodes(nodes, include_local=True, weighting="uniform").truth()
+    mus, vs, ns = [2.0, 4.0, 3.0], [2.0, 2.4, 2.0], [4, 10, 20]
+    assert t.var_global == pytest.approx(sum(v / n for v, n in zip(vs, ns, strict=True)) / 9)
+    assert t.bias == pytest.approx(sum(mus) / 3 - mus[0])
+    assert t.cov == pytest.approx(vs[0] / ns[0] / 3)
+    res = simulate(Setting.from_nodes(nodes, include_local=True, weighting="uniform"),
+                   REPS, seed=5)
+    assert res.compare("mse", WEIGHTS).all_agree
+    with pytest.raises(InvalidParameterError):
+        Setting.from_nodes(nodes, weighting="median")
+
+
 def test_results_identical_for_any_worker_count() -> None:
     s = Setting.two_estimator("lognormal(0, 0.5)", 7, "poisson(2)", 5)
     one = simulate(s, 20_000, seed=11, task_reps=3_000)
@@ -186,6 +202,16 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert out["agrees"] is True
     assert out["ci_low"] <= out["predicted_mse"] <= out["ci_high"]
     assert out["predicted_mse"] == pytest.approx(m.mse(0.2, 0.8, 0.0042, -1.7))
+
+
+def test_cli_several_nodes(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["simulate", "--local", "exponential(scale=2)", "--n-local", "5", "--global",
+               "binomial(n=1, p=0.3)", "--n-global", "50", "--node", "poisson(2)", "20",
+               "--include-local", "--reps", "50000", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cov"] == pytest.approx(4.0 / 75)  # v_0 / N0
+    assert out["agrees"] and out["optimal_weight_agrees"]
 
 
 def test_cli_text(capsys: pytest.CaptureFixture[str]) -> None:

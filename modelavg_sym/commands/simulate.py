@@ -18,6 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--global", dest="global_", required=True, metavar="SPEC",
                    help="distribution of the other node's data, e.g. 'binomial(n=1, p=0.3)'")
     p.add_argument("--n-global", type=int, required=True, help="samples behind the global model")
+    p.add_argument("--node", nargs=2, action="append", default=[], metavar=("SPEC", "N"),
+                   help="a further node pooled into the global model (repeatable)")
+    p.add_argument("--include-local", action="store_true",
+                   help="pool the local data into the global model too (then c != 0)")
+    p.add_argument("--uniform", action="store_true",
+                   help="equal node weights in the global model instead of sample sizes")
     p.add_argument("--weight", type=float, default=0.5, help="weight a on the global model")
     p.add_argument("--reps", type=int, default=100_000, help="replications R")
     p.add_argument("--seed", type=int, default=0, help="root seed (numpy SeedSequence)")
@@ -35,15 +41,26 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InvalidParameterError
     from ..simulate import Setting, simulate
 
-    dists = {}
-    for opt, spec in (("--local", args.local), ("--global", args.global_)):
+    specs = [("--local", args.local, args.n_local), ("--global", args.global_, args.n_global)]
+    for k, (spec, n) in enumerate(args.node):
         try:
-            dists[opt] = parse(spec)
+            size = int(n)
+        except ValueError:
+            raise InvalidParameterError(f"--node {k + 1} N", "must be an integer >= 1",
+                                        f"got {n!r}") from None
+        specs.append((f"--node {k + 1}", spec, size))
+    nodes = []
+    for opt, spec, n in specs:
+        if n < 1:
+            name = {"--local": "--n-local", "--global": "--n-global"}.get(opt, f"{opt} N")
+            raise InvalidParameterError(name, "must be an integer >= 1", f"got {n}")
+        try:
+            nodes.append((parse(spec), n))
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{opt} {exc.parameter}", exc.constraint,
                                         str(exc).partition(" (")[2].rstrip(")")) from None
-    setting = Setting.two_estimator(dists["--local"], args.n_local, dists["--global"],
-                                    args.n_global)
+    setting = Setting.from_nodes(nodes, include_local=args.include_local,
+                                 weighting="uniform" if args.uniform else "size")
     res = simulate(setting, args.reps, args.seed, workers=args.workers,
                    scheduler=args.scheduler, confidence=args.confidence)
     out = res.summary(args.weight)
