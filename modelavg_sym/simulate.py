@@ -41,6 +41,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -311,9 +312,13 @@ def _run_all(setting: Setting, theta: float, sizes: list[int], seed: int, worker
     def submit(t: int) -> Future[Poly]:
         return ex.submit(run_task, setting, theta, sizes[t], seed, t)
 
-    for res in _ordered(submit, len(sizes), 2 * workers, lambda f: f.result()):
-        total += res
-        progress()
+    try:
+        for res in _ordered(submit, len(sizes), 2 * workers, lambda f: f.result()):
+            total += res
+            progress()
+    except BrokenProcessPool:
+        _POOLS.pop(workers, None)  # a dead pool is not reused by the next call
+        raise
     return total
 
 

@@ -102,6 +102,13 @@ def test_sampling_is_numpy_method_with_numpys_defaults(spec: str) -> None:
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("spec", [*CASES, "mixture(0.25*poisson(2), 0.75*integers(5))"])
+def test_canonical_spec_round_trips(spec: str) -> None:
+    d = parse(spec)
+    assert parse(d.spec) == d
+    assert parse(d.spec).mean == d.mean and parse(d.spec).var == d.var
+
+
 def test_positional_and_keyword_arguments_bind_like_numpy() -> None:
     assert parse("gamma(2, 3)").spec == parse("gamma(shape=2, scale=3)").spec
     assert parse("gamma(2)").params == {"shape": 2.0, "scale": 1.0}
