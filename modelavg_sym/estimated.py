@@ -87,6 +87,16 @@ def expect_polynomial(expr: sp.Expr, moments: dict[sp.Symbol, dict[int, sp.Expr]
     return total
 
 
+def _linear_in_q(expr: sp.Expr) -> sp.Expr:
+    """Display form ``A + B q`` of an expression affine in q (each part tidied); raises if
+    the expression is not affine in q or still depends on m."""
+    expr = sp.simplify(expr)
+    slope = sp.simplify(sp.diff(expr, q))
+    if sp.diff(slope, q) != 0 or m in expr.free_symbols:
+        raise AssertionError(f"expected an expression affine in q without m, got {expr}")
+    return tidy(expr.subs(q, 0)) + tidy(slope) * q
+
+
 @cache
 def estimated_weights() -> Derivation:
     """Derive the risk of an estimated weight and the bias of the naive Delta^2 plug-in.
@@ -97,7 +107,7 @@ def estimated_weights() -> Derivation:
     ``risk_from_definitions`` (the same risk from the error's definition),
     ``expected_benefit`` (MSE(0) - risk), ``naive_delta_sq_mean`` (E[(G - L)^2]),
     ``naive_delta_sq_bias`` (E[(G - L)^2] - Delta^2), ``unbiased_delta_sq_mean``
-    (E[(G - L)^2 - s_L - s_G + 2c]), ``clipped_delta_sq`` (max(0, u)).
+    (E[(G - L)^2 - s_L - s_G + 2c]).  The clipped estimate max(0, u) is :data:`CLIPPED`.
     """
     d = two_estimator()
     a_star, mse, D = d["optimal_weight"], d["mse"], d["D"]
@@ -120,7 +130,7 @@ def estimated_weights() -> Derivation:
                       sp.Symbol("[eta]"), c1))
     steps.append(Step("Coefficient of eta^2: D (the MSE is a quadratic with curvature D)",
                       sp.Symbol("[eta^2]"), c2))
-    risk = tidy(sp.simplify(expect_polynomial(conditional, {eta: {1: m, 2: q}})))
+    risk = _linear_in_q(expect_polynomial(conditional, {eta: {1: m, 2: q}}))
     steps.append(Step("Average over eta with E[eta] = m, E[eta^2] = q = E[(a_hat - a*)^2]",
                       sp.Function("E")(sp.Symbol("(theta_{a_hat} - theta)^2")), risk))
 
@@ -130,11 +140,11 @@ def estimated_weights() -> Derivation:
     err = (1 - a_hat) * e_L + a_hat * (Delta + e_G)
     joint = {(0, 0): sp.S.One, (1, 0): sp.S.Zero, (0, 1): sp.S.Zero,
              (2, 0): s_L, (0, 2): s_G, (1, 1): c}
-    risk_def = tidy(sp.simplify(expect_polynomial(err**2, {eta: {1: m, 2: q}},
+    risk_def = _linear_in_q(sp.simplify(expect_polynomial(err**2, {eta: {1: m, 2: q}},
                                                   joint=joint, pair=(e_L, e_G))))
 
     mse_local = d["mse_local"]
-    expected_benefit = tidy(sp.simplify(mse_local - risk))
+    expected_benefit = _linear_in_q(mse_local - risk)
     steps.append(Step("Expected benefit over the local model, MSE(0) - E[...]",
                       sp.Function("B")(sp.Symbol("a_hat")), expected_benefit))
 
@@ -163,7 +173,6 @@ def estimated_weights() -> Derivation:
         "naive_delta_sq_mean": naive_mean,
         "naive_delta_sq_bias": naive_bias,
         "unbiased_delta_sq_mean": unbiased_mean,
-        "clipped_delta_sq": sp.Max(0, u),
     }
     return Derivation(
         name="estimated_weights",
@@ -180,6 +189,8 @@ def estimated_weights() -> Derivation:
 # --------------------------------------------------------------------------- theorems
 
 _E = estimated_weights()
+#: The clipped estimate of Delta^2 from an unclipped one, u: max(0, u).
+CLIPPED = sp.Max(0, u)
 _A = _E["a_star"]
 _D = _E["D"]
 _BASE = (sp.Ge(s_L, 0), sp.Ge(s_G, 0), sp.Le(c**2, s_L * s_G))
@@ -197,7 +208,7 @@ def _theorems() -> list[Theorem]:
                   "E[(theta_{a_hat} - theta)^2] = MSE(a*) + D E[(a_hat - a*)^2].",
         assumptions=(*_BASE, _DPOS, _Q_VALID),
         claim=sp.Eq(_E["risk"], d["min_mse"] + _D * q, evaluate=False),
-        variables=_VARS, routes=("symbolic", "rational"))
+        variables=_VARS, routes=("symbolic", "rational", "montecarlo"))
     add(name="estimated_weight_risk_from_definitions", source="MATH 5",
         derivation="estimated_weights",
         statement="Expanding ((1 - a_hat) e_L + a_hat (Delta + e_G))^2 and averaging with "
@@ -210,7 +221,7 @@ def _theorems() -> list[Theorem]:
                   "model is D (a*^2 - E[(a_hat - a*)^2]).",
         assumptions=(*_BASE, _DPOS, _Q_VALID),
         claim=sp.Eq(_E["expected_benefit"], _D * (_A**2 - q), evaluate=False),
-        variables=_VARS, routes=("symbolic", "rational"))
+        variables=_VARS, routes=("symbolic", "rational", "montecarlo"))
     add(name="estimated_weight_beneficial_iff", source="MATH 5",
         derivation="estimated_weights",
         statement="For D > 0, an independent estimated weight helps on average (positive "
@@ -226,11 +237,11 @@ def _theorems() -> list[Theorem]:
                   "over-estimates Delta^2 by s_L + s_G - 2c >= 0.",
         assumptions=_BASE, claim=sp.Eq(_E["naive_delta_sq_mean"], Delta**2 + s_L + s_G - 2 * c,
                                     evaluate=False),
-        variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational"))
+        variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational", "montecarlo"))
     add(name="unbiased_delta_sq", source="MATH 5", derivation="estimated_weights",
         statement="(G - L)^2 - s_L - s_G + 2c is an unbiased estimate of Delta^2.",
         assumptions=_BASE, claim=sp.Eq(_E["unbiased_delta_sq_mean"], Delta**2, evaluate=False),
-        variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational"))
+        variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational", "montecarlo"))
     add(name="clipping_reduces_error", source="MATH 5", derivation="estimated_weights",
         statement="Clipping an estimate u of Delta^2 at 0 never increases its squared error: "
                   "(max(0, u) - Delta^2)^2 <= (u - Delta^2)^2; when clipping is active "
@@ -242,7 +253,7 @@ def _theorems() -> list[Theorem]:
     add(name="clipped_never_worse", source="MATH 5", derivation="estimated_weights",
         statement="The clipped estimate max(0, u) is never further from Delta^2 than u.",
         assumptions=(),
-        claim=sp.Le((_E["clipped_delta_sq"] - Delta**2) ** 2, (u - Delta**2) ** 2),
+        claim=sp.Le((CLIPPED - Delta**2) ** 2, (u - Delta**2) ** 2),
         variables=(Delta, u), routes=("rational",))
     return out
 
@@ -301,3 +312,25 @@ RATIONAL_SAMPLERS: dict[str, Callable[[], Any]] = {
     "clipping_reduces_error": _sampler_clip,
     "clipped_never_worse": _sampler_clip,
 }
+
+
+def _montecarlo(thm: Theorem, profile: str = "ci", formula: sp.Expr | None = None) -> Any:
+    """The Monte Carlo route for these theorems: a_hat from independent data
+    (:func:`modelavg_sym.risk.montecarlo_check`; imported lazily, it simulates)."""
+    from .risk import montecarlo_check
+
+    return montecarlo_check(thm, profile, formula=formula)
+
+
+#: Theorem name -> Monte Carlo check, consulted by :mod:`modelavg_sym.verify.montecarlo`.
+MONTECARLO_CHECKS: dict[str, Callable[..., Any]] = {
+    name: _montecarlo for name in ("estimated_weight_risk", "estimated_weight_benefit",
+                                   "naive_delta_sq_bias", "unbiased_delta_sq")
+}
+
+try:  # the report pages pick up registered derivations
+    from .artifacts import register_derivation
+except ImportError:  # pragma: no cover - artifacts is optional for the maths
+    pass
+else:
+    register_derivation(estimated_weights)

@@ -57,7 +57,7 @@ def test_theorems_registered() -> None:
 def test_routes_pass(name: str) -> None:
     thm = get(name)
     for route in thm.routes:
-        if route == "smt" and not HAS_Z3:
+        if (route == "smt" and not HAS_Z3) or route == "montecarlo":  # see test_risk.py
             continue
         res = run(thm, route, "ci")
         assert res.status in ("proved", "passed"), (route, res.detail)

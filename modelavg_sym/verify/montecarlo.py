@@ -88,6 +88,25 @@ PLANS: dict[str, Plan] = {
 }
 
 
+#: Theorem name -> ``check(thm, profile, formula=None) -> RouteResult`` for theorems outside
+#: the two-estimator plans.  A theorem provider module may instead define a module-level
+#: ``MONTECARLO_CHECKS`` dict of the same shape; :func:`external_check` consults both.
+CHECKS: dict[str, Callable[..., RouteResult]] = {}
+
+
+def external_check(thm: Theorem) -> Callable[..., RouteResult] | None:
+    """The registered Monte Carlo check of ``thm`` outside :data:`PLANS`, if any."""
+    import sys
+
+    from ..theorems import PROVIDERS
+
+    found = CHECKS.get(thm.name)
+    for mod in PROVIDERS:
+        if found is None:
+            found = getattr(sys.modules.get(mod), "MONTECARLO_CHECKS", {}).get(thm.name)
+    return found
+
+
 def _rhs(thm: Theorem) -> sp.Expr | None:
     return thm.claim.rhs if isinstance(thm.claim, sp.Equality) else None
 
@@ -110,6 +129,9 @@ def check(thm: Theorem, profile: str = "ci", formula: sp.Expr | None = None,
     """
     plan = PLANS.get(thm.name)
     if plan is None:
+        external = external_check(thm)
+        if external is not None:
+            return external(thm, profile, formula=formula)
         return RouteResult(thm.name, "montecarlo", "not-applicable",
                            detail="no Monte Carlo plan for this theorem")
     predictors: list[tuple[str, Callable[..., npt.NDArray[np.float64]]]] = []
