@@ -124,10 +124,14 @@ _MAX = float(np.finfo(np.float64).max)
 #: computed in floating point is not rejected for rounding alone.
 _CS_SLACK = 8 * _EPS
 _CS_FACTOR = float(1 + _CS_SLACK)
+_PY_REAL = (float, int)
 
 
 def _is_scalar(*xs: Any) -> bool:
-    return all(isinstance(x, int | float) or (np.ndim(x) == 0) for x in xs)
+    for x in xs:
+        if not isinstance(x, _PY_REAL) and np.ndim(x) != 0:
+            return False
+    return True
 
 
 def _check_scalar(name: str, x: Any) -> float:
@@ -395,12 +399,15 @@ def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
 def _scalar_general(name: str, xs: tuple[Any, ...]) -> float:
     """Scalar path for any real scalars (ints, numpy scalars): convert, evaluate with the
     generated function, and on anything unusual run the reference checks (which raise)."""
+    try:
+        r = _scalar_fn(name)(*map(float, xs))  # NaN/inf fail its range checks -> None
+    except (TypeError, ValueError, OverflowError):
+        r = None
+    if r is not None:
+        return r
     _, has_w, policy = _SPECS[name]
     names = ("weight", *PARAM_ARGS) if has_w else PARAM_ARGS
     vals = tuple(_check_scalar(n, x) for n, x in zip(names, xs, strict=True))
-    r = _scalar_fn(name)(*vals)
-    if r is not None:
-        return r
     p = _check_params_scalar(*vals[int(has_w):])
     if policy and not kernel("D").scalar(*p) > 0:
         if policy == "zero":
