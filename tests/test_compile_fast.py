@@ -116,6 +116,21 @@ def test_fused_broadcasting_and_layouts():
                                   c._reference("mse", col, row, 1.0, 0.0, 0.0))
 
 
+@needs_numba
+def test_threaded_chunks_identical_and_validated(monkeypatch):
+    pts = _points(N, seed=13)
+    monkeypatch.setenv(c.THREADS_ENV, "1")
+    single = c.mse(*pts)
+    monkeypatch.setattr(c, "THREAD_CHUNK", 1000)
+    monkeypatch.setenv(c.THREADS_ENV, "3")
+    assert c.threads(N) == 3
+    np.testing.assert_array_equal(c.mse(*pts), single)
+    bad = [x.copy() for x in pts]
+    bad[2][N - 1] = -1.0  # last element of the last chunk
+    with pytest.raises(InvalidParameterError, match="var_global"):
+        c.mse(*bad)
+
+
 def test_reference_fallback_without_numba(monkeypatch):
     pts = _points(N, seed=10)
     want = c._reference("benefit", *pts)
