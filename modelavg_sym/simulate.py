@@ -285,41 +285,50 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
                                     f"{scheduler!r}: {exc}") from None
 
 
-def _run_all(setting: Setting, theta: float, sizes: list[int], seed: int, workers: int,
-             scheduler: Any, progress: Callable[[], None]) -> Poly:
-    total = np.zeros((5, 5))
-    if scheduler is not None:
-        client, owned = _dask_client(scheduler)
+def parallel_map(fn: Callable[..., Any], n_tasks: int, task_args: Callable[[int], tuple],
+                 *, shared: tuple = (), workers: int = 1, scheduler: Any = None,
+                 progress: bool | None = None, label: str = "working") -> Iterator[Any]:
+    """Yield ``fn(*shared, *task_args(t))`` for t = 0..n_tasks-1, in task order.
+
+    The execution backend never changes the results: in this process (``workers=1``), a
+    cached pool of local processes, or a Dask distributed ``scheduler`` (an address
+    ``"tcp://HOST:PORT"``, a ``LocalCluster`` or a ``Client``; ``shared`` is scattered to
+    the workers once).  At most a few tasks per worker are in flight, so memory does not
+    grow with ``n_tasks``.  ``fn`` must be importable by the workers (module level).
+    """
+    workers = _check_n("workers", workers)
+    with _Progress(n_tasks, progress, label) as bar:
+        if scheduler is not None:
+            client, owned = _dask_client(scheduler)
+            try:
+                remote = client.scatter(list(shared), broadcast=True) if shared else []
+                window = 4 * max(1, sum(client.nthreads().values()))
+                for res in _ordered(lambda t: client.submit(fn, *remote, *task_args(t),
+                                                            pure=False),
+                                    n_tasks, window, lambda f: f.result()):
+                    yield res
+                    bar.advance()
+            finally:
+                if owned:
+                    client.close()
+            return
+        if workers == 1:
+            for t in range(n_tasks):
+                yield fn(*shared, *task_args(t))
+                bar.advance()
+            return
+        ex: Executor = _pool(workers)
+
+        def submit(t: int) -> Future[Any]:
+            return ex.submit(fn, *shared, *task_args(t))
+
         try:
-            fut_setting = client.scatter(setting, broadcast=True)
-            window = 4 * max(1, sum(client.nthreads().values()))
-            for res in _ordered(lambda t: client.submit(run_task, fut_setting, theta, sizes[t],
-                                                        seed, t, pure=False),
-                                len(sizes), window, lambda f: f.result()):
-                total += res
-                progress()
-        finally:
-            if owned:
-                client.close()
-        return total
-    if workers == 1:
-        for t, size in enumerate(sizes):
-            total += run_task(setting, theta, size, seed, t)
-            progress()
-        return total
-    ex: Executor = _pool(workers)
-
-    def submit(t: int) -> Future[Poly]:
-        return ex.submit(run_task, setting, theta, sizes[t], seed, t)
-
-    try:
-        for res in _ordered(submit, len(sizes), 2 * workers, lambda f: f.result()):
-            total += res
-            progress()
-    except BrokenProcessPool:
-        _POOLS.pop(workers, None)  # a dead pool is not reused by the next call
-        raise
-    return total
+            for res in _ordered(submit, n_tasks, 2 * workers, lambda f: f.result()):
+                yield res
+                bar.advance()
+        except BrokenProcessPool:
+            _POOLS.pop(workers, None)  # a dead pool is not reused by the next call
+            raise
 
 
 class _Progress:
@@ -565,8 +574,11 @@ def simulate(setting: Setting, reps: int, seed: int = 0, *, workers: int = 1,
     z_value(confidence)
     truth = setting.truth()
     sizes = _tasks(reps, task_reps)
-    with _Progress(len(sizes), progress, "simulating") as bar:
-        sums = _run_all(setting, truth.theta, sizes, int(seed), workers, scheduler, bar.advance)
+    sums = np.zeros((5, 5))
+    for res in parallel_map(run_task, len(sizes), lambda t: (sizes[t], int(seed), t),
+                            shared=(setting, truth.theta), workers=workers,
+                            scheduler=scheduler, progress=progress, label="simulating"):
+        sums += res  # in task order: bitwise identical for any backend
     return SimulationResult(setting, reps, int(seed), truth, sums / reps, confidence,
                             tasks=len(sizes))
 

@@ -16,7 +16,14 @@ import pytest
 import modelavg_sym as m
 from modelavg_sym.cli import main
 from modelavg_sym.errors import InvalidParameterError
-from modelavg_sym.simulate import Setting, power_sums, simulate, simulate_two, task_seed
+from modelavg_sym.simulate import (
+    Setting,
+    parallel_map,
+    power_sums,
+    simulate,
+    simulate_two,
+    task_seed,
+)
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
 from modelavg_sym.theorems import get
 from modelavg_sym.verify import run
@@ -121,6 +128,14 @@ def test_results_identical_for_any_worker_count() -> None:
     np.testing.assert_array_equal(one.moments, three.moments)
     other = simulate(s, 20_000, seed=12, task_reps=3_000)
     assert not np.array_equal(one.moments, other.moments)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_parallel_map_keeps_task_order(workers: int) -> None:
+    got = list(parallel_map(pow, 9, lambda t: (t, 3), shared=(), workers=workers))
+    assert got == [t**3 for t in range(9)]
+    got = list(parallel_map(divmod, 4, lambda t: (t + 2,), shared=(100,), workers=workers))
+    assert got == [divmod(100, t + 2) for t in range(4)]
 
 
 def test_task_seeds_are_seedsequence_spawn_children() -> None:
