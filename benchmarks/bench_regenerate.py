@@ -65,6 +65,10 @@ def _regenerate(out: Path, cache: Path) -> tuple[float, dict]:
     wall, proc = _timed([sys.executable, "-c", _DRIVER, "regenerate", "--out", str(out),
                          "--cache-dir", str(cache), "--quiet"])
     info = {"rc": proc.returncode, "modules": [], "stderr": proc.stderr.strip()}
+    said = [ln for ln in (proc.stdout + "\n" + proc.stderr).splitlines()
+            if ln.startswith("regenerate:")]
+    info["summary"] = said[-1] if said else ""
+    info["verified"] = any("verifying" in ln for ln in said)
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK):
             info.update(json.loads(line[len(_MARK):]))
@@ -100,7 +104,10 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
             f"{fmt_s(work_warm)} (wall {fmt_s(warm)} - imports {fmt_s(base)})",
             work_warm / GOAL_S, f"< {GOAL_S:g} s", work_warm < GOAL_S and rc_warm == {0},
             f"`python -c 'import modelavg_sym.cli'` alone: {fmt_s(start)}; "
-            f"median of {repeats}"),
+            f"median of {repeats}; last warm run said: {warm_runs[-1][1]['summary']!r}"
+            + ("; a warm run re-verified theorems (the package source changed between "
+               "runs, which is part of the cache key)" if any(i["verified"]
+                                                               for _, i in warm_runs) else "")),
     ]
     return rows
 

@@ -30,7 +30,10 @@ the last bit in practice, and within a few ulp by test, ``tests/test_compile_fas
   generated from the derived expressions into ``modelavg_sym/_fastkernels.py`` (committed,
   golden-tested against :func:`fast_kernel_source`; ``numba`` caches the machine code).
   Inputs must be scalars/size-1 or of the full broadcast shape; other broadcasts use the
-  reference path.
+  reference path.  Arrays of 2 x :data:`THREAD_CHUNK` elements or more are split into
+  contiguous chunks run in threads (the loops release the GIL; ``$MODELAVG_SYM_THREADS``
+  caps the count), which changes no result since the loops are elementwise.  The first
+  call per argument layout compiles (about 1 s) or loads numba's on-disk cache.
 * **Reference path** (numpy lambdify + whole-array checks): everything else.
 
 Why numba and not numexpr: measured on the 2-core development machine, numexpr's
