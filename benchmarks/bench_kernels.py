@@ -47,6 +47,20 @@ def _np_benefit(w, vl, vg, b, cv):
     return d * w * (2 * (vl - cv) / d - w)
 
 
+def _numexpr_kernel(name: str) -> Any:
+    """The derived form lambdified with ``modules="numexpr"``, or None without numexpr."""
+    try:
+        import numexpr  # noqa: F401
+    except ImportError:
+        return None
+    import sympy as sp
+
+    import modelavg_sym.compile as api
+
+    expr, args = api.forms()[name]
+    return sp.lambdify(args, expr, modules="numexpr")
+
+
 def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
     import modelavg_sym.compile as api
 
@@ -68,11 +82,15 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
         t0 = time.perf_counter()
         fn(*args)  # first call: JIT compile or load from numba's cache
         first = time.perf_counter() - t0
-        med = interleaved({
+        fns = {
             "api": lambda fn=fn, args=args: fn(*args),
             "numpy": lambda hand=hand, args=args: hand(*args),
             "floor": lambda src=src, dst=dst: np.copyto(dst, src),
-        }, repeats)
+        }
+        ne_fn = _numexpr_kernel(name)
+        if ne_fn is not None:
+            fns["numexpr"] = lambda ne_fn=ne_fn, args=args: ne_fn(*args)
+        med = interleaved(fns, repeats)
         del src, dst
         r_np = med["api"] / med["numpy"]
         r_floor = med["api"] / med["floor"]
@@ -85,6 +103,13 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
             f"1. {name} (validated) vs bandwidth floor, {size}",
             f"{fmt_s(med['api'])} vs {fmt_s(med['floor'])}", r_floor, "<= 1.5",
             r_floor <= 1.5, f"floor: np.copyto of {len(args) + 1} x {n:.0e} float64 in total"))
+        if "numexpr" in med:
+            rows.append(row(
+                f"1. (for comparison) numexpr {name}, unvalidated, vs floor, {size}",
+                f"{fmt_s(med['numexpr'])} vs {fmt_s(med['floor'])}",
+                med["numexpr"] / med["floor"], "-", None,
+                "lambdify(modules='numexpr') of the same derived form: the alternative "
+                "to the numba loops, without any validation"))
     return rows
 
 
