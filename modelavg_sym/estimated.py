@@ -208,20 +208,25 @@ def _theorems() -> list[Theorem]:
                   "E[(theta_{a_hat} - theta)^2] = MSE(a*) + D E[(a_hat - a*)^2].",
         assumptions=(*_BASE, _DPOS, _Q_VALID),
         claim=sp.Eq(_E["risk"], d["min_mse"] + _D * q, evaluate=False),
-        variables=_VARS, routes=("symbolic", "rational", "montecarlo"))
+        variables=_VARS, routes=("symbolic", "smt", "rational", "montecarlo"),
+        false_variant=((*_BASE, _DPOS, _Q_VALID), sp.Eq(_E["risk"], d["min_mse"] + q)))
     add(name="estimated_weight_risk_from_definitions", source="MATH 5",
         derivation="estimated_weights",
         statement="Expanding ((1 - a_hat) e_L + a_hat (Delta + e_G))^2 and averaging with "
                   "a_hat independent of (e_L, e_G) gives the same risk as E_a_hat[MSE(a_hat)].",
         assumptions=(*_BASE, _DPOS, _Q_VALID),
         claim=sp.Eq(_E["risk_from_definitions"], _E["risk"], evaluate=False),
-        variables=_VARS, routes=("symbolic", "rational"))
+        variables=_VARS, routes=("symbolic", "smt", "rational"),
+        false_variant=((*_BASE, _DPOS, _Q_VALID),
+                       sp.Eq(_E["risk_from_definitions"], d["min_mse"] + _D * m**2)))
     add(name="estimated_weight_benefit", source="MATH 5", derivation="estimated_weights",
         statement="The expected benefit of an independent estimated weight over the local "
                   "model is D (a*^2 - E[(a_hat - a*)^2]).",
         assumptions=(*_BASE, _DPOS, _Q_VALID),
         claim=sp.Eq(_E["expected_benefit"], _D * (_A**2 - q), evaluate=False),
-        variables=_VARS, routes=("symbolic", "rational", "montecarlo"))
+        variables=_VARS, routes=("symbolic", "smt", "rational", "montecarlo"),
+        false_variant=((*_BASE, _DPOS, _Q_VALID),
+                       sp.Eq(_E["expected_benefit"], _D * (_A**2 - (q - m**2)))))
     add(name="estimated_weight_beneficial_iff", source="MATH 5",
         derivation="estimated_weights",
         statement="For D > 0, an independent estimated weight helps on average (positive "
@@ -237,11 +242,13 @@ def _theorems() -> list[Theorem]:
                   "over-estimates Delta^2 by s_L + s_G - 2c >= 0.",
         assumptions=_BASE, claim=sp.Eq(_E["naive_delta_sq_mean"], Delta**2 + s_L + s_G - 2 * c,
                                     evaluate=False),
-        variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational", "montecarlo"))
+        variables=(s_L, s_G, Delta, c), routes=("symbolic", "smt", "rational", "montecarlo"),
+        false_variant=(_BASE, sp.Eq(_E["naive_delta_sq_mean"], Delta**2 + s_L + s_G)))
     add(name="unbiased_delta_sq", source="MATH 5", derivation="estimated_weights",
         statement="(G - L)^2 - s_L - s_G + 2c is an unbiased estimate of Delta^2.",
         assumptions=_BASE, claim=sp.Eq(_E["unbiased_delta_sq_mean"], Delta**2, evaluate=False),
-        variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational", "montecarlo"))
+        variables=(s_L, s_G, Delta, c), routes=("symbolic", "smt", "rational", "montecarlo"),
+        false_variant=(_BASE, sp.Eq(_E["naive_delta_sq_mean"], Delta**2)))
     add(name="clipping_reduces_error", source="MATH 5", derivation="estimated_weights",
         statement="Clipping an estimate u of Delta^2 at 0 never increases its squared error: "
                   "(max(0, u) - Delta^2)^2 <= (u - Delta^2)^2; when clipping is active "
@@ -254,7 +261,8 @@ def _theorems() -> list[Theorem]:
         statement="The clipped estimate max(0, u) is never further from Delta^2 than u.",
         assumptions=(),
         claim=sp.Le((CLIPPED - Delta**2) ** 2, (u - Delta**2) ** 2),
-        variables=(Delta, u), routes=("rational",))
+        variables=(Delta, u), routes=("smt", "rational"),
+        false_variant=((), sp.Le((sp.Max(1, u) - Delta**2) ** 2, (u - Delta**2) ** 2)))
     return out
 
 

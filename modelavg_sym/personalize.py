@@ -32,7 +32,11 @@ The methods differ in the estimate of Delta^2 = (E[G_j] - E[L_j])^2:
     tau^2 = max(0, sum (xbar_i - xbar)^2/(k - 1) - mean(sigma_i^2)) is used instead.)
     Then Delta_j = sum_{i != j} (n_i/N_j) mu_i - mu_j, so by linearity
     E[Delta_j^2] = tau^2 (1 + sum_{i != j} (n_i/N_j)^2), used as Delta^2.  With tau^2 = 0
-    the weight is s_L/(s_L + s_G): complete (inverse-variance) pooling.
+    the weight is s_L/(s_L + s_G): complete (inverse-variance) pooling.  It assumes
+    exchangeable node means: when the within-node variance grows with the mean (counts,
+    money), DerSimonian-Laird's weights are dominated by the low-variance nodes, tau^2 is
+    under-estimated and an outlying high-variance node is pulled far towards the others
+    (analyse on a log scale, or compare with ``plugin``).
 ``james-stein``
     positive-part James-Stein shrinkage toward the size-weighted grand mean ybar
     (all nodes): estimate = ybar + (1 - b_j)(xbar_j - ybar) with
