@@ -34,7 +34,7 @@ from modelavg_sym.distributions import parse
 from modelavg_sym.simulate import Setting, simulate
 
 EXACT = ("normal(1, 2)", "binomial(n=1, p=0.3)", "poisson(lam=2)", "gamma(shape=2, scale=1.5)",
-         "geometric(p=0.3)")
+         "geometric(p=0.3)", "mixture(0.3*normal(0, 1), 0.7*exponential(2))")
 STREAMED = ("lognormal(0, 0.5)", "standard_t(df=5)", "beta(2, 5)", "uniform(0, 1)")
 
 

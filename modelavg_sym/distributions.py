@@ -32,9 +32,10 @@ parameter (``standard_cauchy`` always; ``standard_t`` needs df > 2, ``pareto`` a
 
 Sample means: for families whose sums have a known law (normal, binomial, poisson, gamma,
 exponential, chi-square, noncentral chi-square, negative binomial, geometric, wald), the
-mean of n draws is drawn directly from that law (cost O(1) in n).  Every other family
-(and mixtures) is streamed in chunks of at most :data:`CHUNK` draws, so memory does not
-grow with n or with the number of replications.
+mean of n draws is drawn directly from that law (cost O(1) in n); so is a mixture of such
+families (the n draws split over the components as Multinomial(n, w)).  Every other family
+and mixture is streamed in chunks of at most :data:`CHUNK` draws, so memory does not grow
+with n or with the number of replications.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ _EULER_GAMMA = 0.57721566490153286061
 _IGNORED = frozenset({"size", "dtype", "out", "method"})
 
 Params = tuple[tuple[str, Any], ...]
-Law = Callable[[np.random.Generator, Mapping[str, Any], int, int], npt.NDArray[np.float64]]
+Law = Callable[[np.random.Generator, Mapping[str, Any], Any, int], npt.NDArray[Any]]
 
 
 # --------------------------------------------------------------------------- families
@@ -84,8 +85,9 @@ class Family:
         integer: parameters that must be integers.
         constraints: checked in order after binding; the first failure is raised.
         moments: params -> (mean, variance) in numpy's parametrisation.
-        mean_law: (rng, params, n, reps) -> ``reps`` exact draws of the mean of n samples,
-            when the law of the sum is known; ``None`` means stream in chunks.
+        sum_law: (rng, params, n, reps) -> ``reps`` exact draws of the sum of n samples
+            (n an integer >= 1 or an array of them), when the law of the sum is known;
+            ``None`` means stream in chunks.
         fourth: params -> whether the 4th moment is finite (needed for standard errors of
             squared errors to be valid).
         rejected: reason the family can never be used (infinite variance).
@@ -95,7 +97,7 @@ class Family:
     moments: Callable[[Mapping[str, Any]], tuple[float, float]]
     constraints: tuple[Constraint, ...] = ()
     integer: tuple[str, ...] = ()
-    mean_law: Law | None = None
+    sum_law: Law | None = None
     fourth: Callable[[Mapping[str, Any]], bool] = lambda p: True
     rejected: str = ""
 
@@ -203,16 +205,6 @@ def _noncentral_f_moments(p: Mapping[str, Any]) -> tuple[float, float]:
     return mean, var
 
 
-def _mean_of(draw: Callable[..., Any], scale: Callable[[int], float] | None = None) -> Law:
-    """A sample-mean law from a sum law: (sum of n draws) / n."""
-
-    def law(rng: np.random.Generator, p: Mapping[str, Any], n: int, reps: int
-            ) -> npt.NDArray[np.float64]:
-        return np.asarray(draw(rng, p, n, reps), dtype=np.float64) / n
-
-    return law
-
-
 def _families() -> dict[str, Family]:
     pi = math.pi
     fams = [
@@ -221,11 +213,11 @@ def _families() -> dict[str, Family]:
                (_pos("a"), _pos("b"))),
         Family("binomial", lambda p: (p["n"] * p["p"], p["n"] * p["p"] * (1 - p["p"])),
                (_nonneg("n"), _prob("p")), integer=("n",),
-               mean_law=_mean_of(lambda g, p, n, k: g.binomial(p["n"] * n, p["p"], k))),
+               sum_law=(lambda g, p, n, k: g.binomial(p["n"] * n, p["p"], k))),
         Family("chisquare", lambda p: (p["df"], 2 * p["df"]), (_pos("df"),),
-               mean_law=_mean_of(lambda g, p, n, k: g.chisquare(p["df"] * n, k))),
+               sum_law=(lambda g, p, n, k: g.chisquare(p["df"] * n, k))),
         Family("exponential", lambda p: (p["scale"], p["scale"] ** 2), (_nonneg("scale"),),
-               mean_law=_mean_of(lambda g, p, n, k: g.gamma(n, p["scale"], k))),
+               sum_law=(lambda g, p, n, k: g.gamma(n, p["scale"], k))),
         Family("f", lambda p: (p["dfden"] / (p["dfden"] - 2),
                                2 * p["dfden"] ** 2 * (p["dfnum"] + p["dfden"] - 2)
                                / (p["dfnum"] * (p["dfden"] - 2) ** 2 * (p["dfden"] - 4))),
@@ -233,10 +225,10 @@ def _families() -> dict[str, Family]:
                fourth=lambda p: p["dfden"] > 8),
         Family("gamma", lambda p: (p["shape"] * p["scale"], p["shape"] * p["scale"] ** 2),
                (_nonneg("shape"), _nonneg("scale")),
-               mean_law=_mean_of(lambda g, p, n, k: g.gamma(p["shape"] * n, p["scale"], k))),
+               sum_law=(lambda g, p, n, k: g.gamma(p["shape"] * n, p["scale"], k))),
         Family("geometric", lambda p: (1 / p["p"], (1 - p["p"]) / p["p"] ** 2),
                (_prob("p", low_open=True),),
-               mean_law=_mean_of(lambda g, p, n, k: g.negative_binomial(n, p["p"], k) + n)),
+               sum_law=(lambda g, p, n, k: g.negative_binomial(n, p["p"], k) + n)),
         Family("gumbel", lambda p: (p["loc"] + _EULER_GAMMA * p["scale"],
                                     pi**2 / 6 * p["scale"] ** 2), (_nonneg("scale"),)),
         Family("hypergeometric", _hyper_moments,
@@ -261,21 +253,21 @@ def _families() -> dict[str, Family]:
         Family("negative_binomial", lambda p: (p["n"] * (1 - p["p"]) / p["p"],
                                                p["n"] * (1 - p["p"]) / p["p"] ** 2),
                (_pos("n"), _prob("p", low_open=True)),
-               mean_law=_mean_of(lambda g, p, n, k: g.negative_binomial(p["n"] * n, p["p"], k))),
+               sum_law=(lambda g, p, n, k: g.negative_binomial(p["n"] * n, p["p"], k))),
         Family("noncentral_chisquare",
                lambda p: (p["df"] + p["nonc"], 2 * (p["df"] + 2 * p["nonc"])),
                (_pos("df"), _nonneg("nonc")),
-               mean_law=_mean_of(lambda g, p, n, k: g.noncentral_chisquare(
+               sum_law=(lambda g, p, n, k: g.noncentral_chisquare(
                    p["df"] * n, p["nonc"] * n, k))),
         Family("noncentral_f", _noncentral_f_moments,
                (_pos("dfnum"), _finite_var("dfden", 4, "noncentral_f"), _nonneg("nonc")),
                fourth=lambda p: p["dfden"] > 8),
         Family("normal", lambda p: (p["loc"], p["scale"] ** 2), (_nonneg("scale"),),
-               mean_law=lambda g, p, n, k: g.normal(p["loc"], p["scale"] / math.sqrt(n), k)),
+               sum_law=lambda g, p, n, k: g.normal(p["loc"] * n, p["scale"] * np.sqrt(n), k)),
         Family("pareto", lambda p: (1 / (p["a"] - 1), p["a"] / ((p["a"] - 1) ** 2 * (p["a"] - 2))),
                (_finite_var("a", 2, "pareto"),), fourth=lambda p: p["a"] > 4),
         Family("poisson", lambda p: (p["lam"], p["lam"]), (_nonneg("lam"),),
-               mean_law=_mean_of(lambda g, p, n, k: g.poisson(p["lam"] * n, k))),
+               sum_law=(lambda g, p, n, k: g.poisson(p["lam"] * n, k))),
         Family("power",
                lambda p: (p["a"] / (p["a"] + 1), p["a"] / ((p["a"] + 1) ** 2 * (p["a"] + 2))),
                (_pos("a"),)),
@@ -286,11 +278,11 @@ def _families() -> dict[str, Family]:
         Family("standard_cauchy", lambda p: (math.nan, math.inf),
                rejected="the Cauchy distribution has no mean and infinite variance"),
         Family("standard_exponential", lambda p: (1.0, 1.0),
-               mean_law=_mean_of(lambda g, p, n, k: g.standard_gamma(n, k))),
+               sum_law=(lambda g, p, n, k: g.standard_gamma(n, k))),
         Family("standard_gamma", lambda p: (p["shape"], p["shape"]), (_nonneg("shape"),),
-               mean_law=_mean_of(lambda g, p, n, k: g.standard_gamma(p["shape"] * n, k))),
+               sum_law=(lambda g, p, n, k: g.standard_gamma(p["shape"] * n, k))),
         Family("standard_normal", lambda p: (0.0, 1.0),
-               mean_law=lambda g, p, n, k: g.normal(0.0, 1 / math.sqrt(n), k)),
+               sum_law=lambda g, p, n, k: g.normal(0.0, np.sqrt(n), k)),
         Family("standard_t", lambda p: (0.0, p["df"] / (p["df"] - 2)),
                (_finite_var("df", 2, "standard_t"),), fourth=lambda p: p["df"] > 4),
         Family("triangular", lambda p: ((p["left"] + p["mode"] + p["right"]) / 3,
@@ -305,7 +297,7 @@ def _families() -> dict[str, Family]:
         Family("vonmises", _vonmises_moments, (_nonneg("kappa"),)),
         Family("wald", lambda p: (p["mean"], p["mean"] ** 3 / p["scale"]),
                (_pos("mean"), _pos("scale")),
-               mean_law=_mean_of(lambda g, p, n, k: g.wald(p["mean"] * n, p["scale"] * n * n, k))),
+               sum_law=(lambda g, p, n, k: g.wald(p["mean"] * n, p["scale"] * n * n, k))),
         Family("weibull", lambda p: (math.gamma(1 + 1 / p["a"]),
                                      math.gamma(1 + 2 / p["a"]) - math.gamma(1 + 1 / p["a"]) ** 2),
                (_pos("a"),)),
@@ -321,7 +313,7 @@ def _families() -> dict[str, Family]:
 FAMILIES: dict[str, Family] = dict(sorted(_families().items()))
 
 #: Families whose sample means are drawn exactly from the law of the sum (O(1) in n).
-EXACT_MEAN_FAMILIES: tuple[str, ...] = tuple(n for n, f in FAMILIES.items() if f.mean_law)
+EXACT_MEAN_FAMILIES: tuple[str, ...] = tuple(n for n, f in FAMILIES.items() if f.sum_law)
 
 
 # --------------------------------------------------------------------------- distributions
@@ -428,17 +420,32 @@ class Numpy(Distribution):
 
     @property
     def exact_mean_law(self) -> bool:
-        return self.family.mean_law is not None
+        return self.family.sum_law is not None
+
+    def sample_sum(self, rng: np.random.Generator, counts: npt.NDArray[np.integer]
+                   ) -> npt.NDArray[np.float64]:
+        """Sums of ``counts[i]`` i.i.d. draws (0 where the count is 0), from the exact law
+        of the sum when known, else streamed one replication at a time."""
+        counts = np.asarray(counts)
+        out = np.zeros(counts.shape, dtype=np.float64)
+        pos = np.flatnonzero(counts > 0)
+        if self.family.sum_law is not None:
+            out[pos] = self.family.sum_law(rng, self.params, counts[pos], pos.size)
+        else:
+            for i in pos:
+                out[i] = float(self.sample_mean(rng, int(counts[i]), 1)[0]) * int(counts[i])
+        return out
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> npt.NDArray[Any]:
         return getattr(rng, self.family.name)(**self.params, size=size)
 
     def sample_mean(self, rng: np.random.Generator, n: int, reps: int) -> npt.NDArray[np.float64]:
         """Exact law of the mean when the sum's law is known, else chunked streaming."""
-        if self.family.mean_law is not None:
+        if self.family.sum_law is not None:
             if n < 1:
                 raise InvalidParameterError("n", "must be an integer >= 1", f"got {n}")
-            return self.family.mean_law(rng, self.params, n, reps)
+            return np.asarray(self.family.sum_law(rng, self.params, n, reps),
+                              dtype=np.float64) / n
         return super().sample_mean(rng, n, reps)
 
 
@@ -479,6 +486,24 @@ class Mixture(Distribution):
     @property
     def finite_fourth_moment(self) -> bool:
         return all(d.finite_fourth_moment for _, d in self.components)
+
+    @property
+    def exact_mean_law(self) -> bool:
+        """Exact when every component's sum has a known law: the n draws split over the
+        components as C ~ Multinomial(n, w), and the sum is sum_j (sum of C_j draws of F_j)."""
+        return all(isinstance(d, Numpy) and d.exact_mean_law for _, d in self.components)
+
+    def sample_mean(self, rng: np.random.Generator, n: int, reps: int) -> npt.NDArray[np.float64]:
+        if not self.exact_mean_law:
+            return super().sample_mean(rng, n, reps)
+        if n < 1:
+            raise InvalidParameterError("n", "must be an integer >= 1", f"got {n}")
+        counts = rng.multinomial(n, self.weights, size=reps)
+        total = np.zeros(reps, dtype=np.float64)
+        for j, (_, d) in enumerate(self.components):
+            assert isinstance(d, Numpy)
+            total += d.sample_sum(rng, counts[:, j])
+        return total / n
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> npt.NDArray[Any]:
         which = rng.choice(len(self.components), size=size, p=self.weights)

@@ -194,16 +194,20 @@ def test_mixture_moments_and_sampling() -> None:
     assert parse("mixture(exponential(2) * 0.7, 0.3 * normal(0, 1))").mean == pytest.approx(1.4)
 
 
-@pytest.mark.parametrize("name", EXACT_MEAN_FAMILIES)
-def test_exact_mean_law_matches_brute_force(name: str) -> None:
+MIXTURES = ["mixture(0.3*normal(0, 1), 0.7*exponential(2))",
+            "mixture(0.2*poisson(1), 0.5*geometric(0.5), 0.3*binomial(4, 0.9))"]
+
+
+@pytest.mark.parametrize("spec", [EXAMPLES[name][-1] for name in EXACT_MEAN_FAMILIES]
+                         + MIXTURES)
+def test_exact_mean_law_matches_brute_force(spec: str) -> None:
     """The directly drawn sample mean has the law of the average of n draws: same mean and
     variance v/n (5 standard errors) and a two-sample Kolmogorov-Smirnov statistic below
     its asymptotic 0.1% critical value against brute-force averages."""
-    spec = EXAMPLES[name][-1]
     d = parse(spec)
     assert d.exact_mean_law
     n, reps = 7, 100_000
-    rng = np.random.default_rng(np.random.SeedSequence([99, EXACT_MEAN_FAMILIES.index(name)]))
+    rng = np.random.default_rng(np.random.SeedSequence([99, len(spec)]))
     exact = d.sample_mean(rng, n, reps)
     brute = D.Distribution.sample_mean(d, rng, n, reps)  # the streaming path
     assert abs(exact.mean() - d.mean) < K_SE * math.sqrt(d.var / n / reps)
@@ -221,8 +225,13 @@ def test_exact_mean_law_matches_brute_force(name: str) -> None:
 
 def test_exact_mean_law_is_o1_in_n() -> None:
     """n only enters the law's parameters: the same number of generator calls."""
-    d = parse("gamma(2)")
-    assert d.sample_mean(np.random.default_rng(1), 10**9, 5).shape == (5,)
+    for spec in ("gamma(2)", MIXTURES[1]):
+        assert parse(spec).sample_mean(np.random.default_rng(1), 10**9, 5).shape == (5,)
+    assert set(EXACT_MEAN_FAMILIES) == {
+        "binomial", "chisquare", "exponential", "gamma", "geometric", "negative_binomial",
+        "noncentral_chisquare", "normal", "poisson", "standard_exponential", "standard_gamma",
+        "standard_normal", "wald"}
+    assert not parse("mixture(0.5*normal(), 0.5*beta(2, 2))").exact_mean_law
 
 
 def test_streaming_in_chunks_equals_one_long_draw(monkeypatch: pytest.MonkeyPatch) -> None:
