@@ -6,7 +6,8 @@ forms
 
     L = xbar_0,    G = sum_{i in S} n_i xbar_i / sum_{i in S} n_i,
 
-with S the other nodes (c = 0) or, with ``include_local``, all nodes (c != 0).  The target
+with S the other nodes (c = 0) or, with ``include_local``, all nodes (c != 0); with
+``weighting="uniform"`` G is the plain mean of the node means instead.  The target
 is theta = the local distribution's true mean.  The predicted s_L, s_G, c and Delta are
 derived from the nodes' true moments by linearity (:mod:`modelavg_sym.moments`), and the
 predicted MSE and a* come from the compiled API (:mod:`modelavg_sym.compile`).
@@ -256,7 +257,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _ordered(submit: Callable[[int], Any], n: int, window: int,
-             result: Callable[[Any], Poly]) -> Iterator[Poly]:
+             result: Callable[[Any], Any]) -> Iterator[Any]:
     """Submit tasks 0..n-1 keeping at most ``window`` in flight; yield results in order."""
     pending: deque[Any] = deque()
     nxt = 0
