@@ -256,3 +256,16 @@ def test_infinite_fourth_moment_is_flagged(capsys: pytest.CaptureFixture[str]) -
                "standard_t(df=3)", "--n-global", "5", "--reps", "2000"])
     assert rc == 0
     assert "infinite 4th moment" in capsys.readouterr().out
+
+
+def test_cli_scheduler_address_gives_identical_json(capsys: pytest.CaptureFixture[str]) -> None:
+    distributed = pytest.importorskip("distributed")
+    argv = ["simulate", "--local", "gamma(2)", "--n-local", "4", "--global", "beta(2, 3)",
+            "--n-global", "6", "--reps", "40000", "--seed", "9", "--json"]
+    assert main(argv) == 0
+    local = json.loads(capsys.readouterr().out)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert main([*argv, "--scheduler", cluster.scheduler_address]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert remote == local
