@@ -69,7 +69,10 @@ def test_rational_route_rejects_wrong_risk() -> None:
     thm = get("estimated_weight_risk")
     d = E.estimated_weights()
     wrong = sp.Eq(d["risk"], MIN_MSE_REF + E.q)  # forgot the factor D
-    assert rational.check(thm, "ci", claim=wrong).status == "failed"
+    point = {s_L: sp.Rational(1, 2), s_G: sp.Rational(1, 3), Delta: sp.Integer(1),
+             c: sp.Rational(1, 5), E.m: sp.Rational(1, 4), E.q: sp.Rational(1, 2)}
+    assert rational.assumptions_hold(thm, point)
+    assert rational.check_claim(thm, point) and not rational.check_claim(thm, point, wrong)
     wrong_clip = sp.Implies(E.u < 1, Delta**4 < (E.u - Delta**2) ** 2)
     assert rational.check(get("clipping_reduces_error"), "ci", claim=wrong_clip).status == "failed"
 
