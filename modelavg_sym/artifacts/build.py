@@ -1,0 +1,279 @@
+"""Assemble every artifact: one generating function per file, with a content hash of its
+inputs (showyourwork's rule), rendered lazily and cached by that hash.
+
+:func:`collect` returns :class:`Artifact` objects in path order; nothing here touches the
+output directory (see :mod:`modelavg_sym.artifacts.writer`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from ..derive import Derivation
+from ..theorems import Theorem, all_theorems
+from . import figures as figs
+from . import latex, pages, report
+from .notation import Notation
+from .registry import DerivationFn, derivations, generator_name
+from .verification import (
+    _srepr,
+    route_names,
+    source_hash,
+    stable_hash,
+    theorem_hash,
+    verify_all,
+)
+
+#: Files (fnmatch patterns) in derivations/ and reports/ that regenerate neither compares
+#: nor removes: the benchmark report (timings vary) and pdflatex's build products.
+EXCLUDED: tuple[str, ...] = (
+    "reports/benchmarks.md",
+    "reports/latex/*.aux", "reports/latex/*.log", "reports/latex/*.out",
+    "reports/latex/*.pdf", "reports/latex/*.toc",
+)
+
+
+def is_excluded(path: str) -> bool:
+    """True if ``path`` matches :data:`EXCLUDED`."""
+    return any(fnmatch.fnmatchcase(path, pat) for pat in EXCLUDED)
+MANIFEST = "reports/manifest.json"
+#: Top-level directories regenerate owns.
+ROOTS: tuple[str, ...] = ("derivations", "reports")
+
+
+@dataclass
+class Artifact:
+    """One generated file: where, by which function, from which inputs, and how."""
+
+    path: str
+    generator: str
+    input_hash: str
+    render: Callable[[], bytes]
+    _content: bytes | None = field(default=None, repr=False)
+
+    def content(self, cache_dir: Path | None = None) -> bytes:
+        """The file's bytes, from the render cache when its inputs and the code are unchanged."""
+        if self._content is not None:
+            return self._content
+        path = None
+        if cache_dir is not None:
+            key = stable_hash(self.path, self.generator, self.input_hash, _render_source_hash())
+            path = cache_dir / "artifacts" / key
+            if path.is_file():
+                self._content = path.read_bytes()
+                return self._content
+        self._content = self.render()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(self._content)
+            os.replace(tmp, path)
+        return self._content
+
+
+_RENDER_SOURCE: list[str] = []
+
+
+def _render_source_hash() -> str:
+    if not _RENDER_SOURCE:
+        _RENDER_SOURCE.append(source_hash(exclude=()))
+    return _RENDER_SOURCE[0]
+
+
+@dataclass
+class Context:
+    """Everything the generators read, computed once per run."""
+
+    notation: Notation
+    profile: str
+    derivs: list[tuple[DerivationFn, Derivation]]
+    theorems: dict[str, Theorem]
+    records: list[dict[str, Any]]
+    routes: list[str]
+    out_root: Path
+    statuses: dict[str, dict[str, str]] = field(default_factory=dict)
+    summaries: dict[str, str] = field(default_factory=dict)
+    numbers: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def make_context(
+    notation: Notation,
+    out_root: Path,
+    profile: str = "ci",
+    cache_dir: Path | None = None,
+    seed_files: tuple[Path, ...] = (),
+    jobs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    verify: bool = True,
+) -> Context:
+    """Derive, collect theorems and verify (cached; ``verify=False``: every status
+    ``not-run``)."""
+    derivs = derivations()
+    theorems = all_theorems()
+    records = verify_all(theorems, profile, cache_dir, seed_files, jobs, progress, verify)
+    ctx = Context(notation, profile, derivs, theorems, records, route_names(), out_root)
+    ctx.statuses = report.statuses_by_theorem(records)
+    ctx.summaries = report.summaries(records)
+    n_ok = sum(1 for v in ctx.summaries.values() if v == "verified")
+    ctx.numbers = report.derived_numbers(len(derivs), len(theorems), n_ok)
+    return ctx
+
+
+def _h(*parts: Any) -> str:
+    return stable_hash(*(p if isinstance(p, str) else _srepr(p) for p in parts))
+
+
+def _deriv_hash(d: Derivation) -> str:
+    steps = [(s.text, s.lhs, s.rhs) for s in d.steps]
+    return _h(d.name, d.title, list(d.results.items()), steps, d.assumptions, d.notes)
+
+
+def _text(fn: Callable[..., str], *args: Any, **kw: Any) -> Callable[[], bytes]:
+    return lambda: fn(*args, **kw).encode("utf-8")
+
+
+def _theorems_of(ctx: Context, d: Derivation) -> list[Theorem]:
+    return [t for t in ctx.theorems.values() if t.derivation == d.name]
+
+
+def _thm_state(ctx: Context, thms: list[Theorem]) -> str:
+    return _h(*[(theorem_hash(t), sorted(ctx.statuses.get(t.name, {}).items()))
+                for t in thms])
+
+
+def derivation_artifacts(ctx: Context) -> list[Artifact]:
+    """derivations/<name>.md and .json per registered derivation, and the index."""
+    out: list[Artifact] = []
+    rows = []
+    for fn, d in ctx.derivs:
+        thms = _theorems_of(ctx, d)
+        gen = generator_name(fn)
+        ih = _h(_deriv_hash(d), gen, ctx.notation.key(), _thm_state(ctx, thms), sp.__version__)
+        out.append(Artifact(
+            f"derivations/{d.name}.md", generator_name(pages.derivation_markdown), ih,
+            _text(pages.derivation_markdown, d, gen, thms, ctx.statuses, ctx.summaries,
+                  ctx.notation)))
+        out.append(Artifact(
+            f"derivations/{d.name}.json", generator_name(pages.derivation_record), ih,
+            _text(pages.derivation_record, d, gen, ih, thms, ctx.statuses, ctx.notation)))
+        rows.append((d.name, d.title, len(d.results), len(thms)))
+    out.append(Artifact("derivations/README.md", generator_name(pages.index_markdown),
+                        _h(rows), _text(pages.index_markdown, rows)))
+    return out
+
+
+def latex_artifacts(ctx: Context) -> list[Artifact]:
+    """reports/latex/: equations, plain forms, macros.tex and main.tex."""
+    out: list[Artifact] = []
+    derivs = [d for _fn, d in ctx.derivs]
+    eqs = latex.equations(derivs)
+    nk = ctx.notation.key()
+    for eq in eqs:
+        out.append(Artifact(f"reports/latex/{eq.path}", generator_name(latex.equation_file),
+                            _h(eq.label, eq.expr, nk, sp.__version__),
+                            _text(latex.equation_file, eq, ctx.notation)))
+    out.append(Artifact("reports/latex/equations-plain.txt", generator_name(latex.plain_file),
+                        _h([(e.label, e.expr) for e in eqs], sp.__version__),
+                        _text(latex.plain_file, eqs)))
+    out.append(Artifact("reports/latex/macros.tex", generator_name(latex.macros_file),
+                        _h(nk, ctx.numbers), _text(latex.macros_file, ctx.notation, ctx.numbers)))
+    fig_list = [(f"../figures/{f.name}.pdf", f.caption) for f in figs.figures()]
+    ih = _h([_deriv_hash(d) for d in derivs], _thm_state(ctx, list(ctx.theorems.values())),
+            nk, fig_list, ctx.numbers, sp.__version__)
+    out.append(Artifact("reports/latex/main.tex", generator_name(latex.document), ih,
+                        _text(latex.document, derivs, ctx.theorems, ctx.statuses, ctx.notation,
+                              fig_list, ctx.numbers)))
+    return out
+
+
+def _figure_inputs() -> str:
+    from importlib.metadata import version
+
+    from .. import compile as api
+
+    return _h(sorted((k, v[0], v[1]) for k, v in api.forms().items()),
+              version("matplotlib"), version("numpy"))
+
+
+def figure_artifacts(ctx: Context) -> list[Artifact]:
+    """reports/figures/<name>.pdf and .png, one drawing function each."""
+    out: list[Artifact] = []
+    inputs = _figure_inputs()
+    mc = _h(figs.MC_NODES, figs.MC_REPS, figs.MC_SEED, figs.MC_WEIGHTS)
+    for f in figs.figures():
+        data = mc if f is figs.MONTECARLO else ""
+        for fmt in ("pdf", "png"):
+            out.append(Artifact(f"reports/figures/{f.name}.{fmt}", generator_name(f.draw),
+                                _h(inputs, f.name, fmt, data), partial(figs.render, f, fmt)))
+    return out
+
+
+def report_artifacts(ctx: Context) -> list[Artifact]:
+    """reports/report.md, verification.json and compiled/*.py."""
+    from .. import compile as api
+
+    out: list[Artifact] = []
+    compiled = sorted(api.forms())
+    for name in compiled:
+        expr, args = api.forms()[name]
+        out.append(Artifact(f"reports/compiled/{name}.py", generator_name(report.compiled_source),
+                            _h(name, expr, args, sp.__version__),
+                            _text(report.compiled_source, name)))
+    rec_hash = _h(json.dumps(ctx.records, sort_keys=True))
+    out.append(Artifact("reports/verification.json", generator_name(report.verification_json),
+                        rec_hash, _text(report.verification_json, ctx.records, ctx.profile,
+                                        ctx.routes)))
+    derivs = [(d.name, d.title, len(d.results), len(_theorems_of(ctx, d))) for _f, d in ctx.derivs]
+    fig_list = [(f.name, f.caption) for f in figs.figures()]
+    eqs = [(e.label, f"latex/{e.path}") for e in latex.equations([d for _f, d in ctx.derivs])]
+    bench = (ctx.out_root / "reports" / "benchmarks.md").is_file()
+
+    def render() -> bytes:
+        table = report.verification_table(ctx.records, ctx.theorems, ctx.routes)
+        return report.report_markdown(derivs, ctx.numbers, fig_list, table, compiled, eqs, bench,
+                                      ctx.profile, ctx.notation.name).encode("utf-8")
+
+    out.append(Artifact("reports/report.md", generator_name(report.report_markdown),
+                        _h(derivs, ctx.numbers, fig_list, rec_hash, compiled, eqs, str(bench),
+                           ctx.profile, ctx.notation.key()), render))
+    return out
+
+
+#: The generators, in order; each returns the artifacts it owns.
+GENERATORS: list[Callable[[Context], list[Artifact]]] = [
+    derivation_artifacts, latex_artifacts, figure_artifacts, report_artifacts,
+]
+
+
+def collect(ctx: Context) -> list[Artifact]:
+    """Every artifact (path order) plus the manifest, which maps each path to its generator
+    and input hash."""
+    arts: list[Artifact] = []
+    for gen in GENERATORS:
+        arts += gen(ctx)
+    arts.sort(key=lambda a: a.path)
+    paths = [a.path for a in arts]
+    dup = sorted({p for p in paths if paths.count(p) > 1})
+    if dup:
+        raise ValueError(f"artifacts generated twice: {dup}")
+    entries = {a.path: {"generator": a.generator, "input_hash": a.input_hash} for a in arts}
+    manifest = {"_generated": pages.BANNER,
+                "command": "modelavg-sym regenerate",
+                "notation": ctx.notation.name,
+                "profile": ctx.profile,
+                "excluded": list(EXCLUDED),
+                "artifacts": entries}
+    text = json.dumps(manifest, indent=1) + "\n"
+    arts.append(Artifact(MANIFEST, "modelavg_sym.artifacts.build:collect",
+                         stable_hash(text), lambda: text.encode("utf-8")))
+    arts.sort(key=lambda a: a.path)
+    return arts

@@ -1,0 +1,218 @@
+"""Figures (matplotlib, Agg; PDF for papers, PNG for the Markdown report).
+
+Every plotted value comes from the compiled API (:mod:`modelavg_sym.compile`), never
+from a retyped formula.  Output is byte-for-byte deterministic: the default style is
+forced (no user matplotlibrc), PDF metadata has no dates or producer, PNG has no
+``Software`` chunk, and the SVG hash salt is fixed.
+
+Each figure is one :class:`Figure` with its own generating function ``draw(fig)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .. import compile as api
+
+#: Parameters of the example model used by the figures: (s_L, s_G, c).
+BASE = (1.0, 0.25, 0.0)
+BIAS_LEVELS = (0.0, 0.5, 1.0, 2.0)
+#: Parameter sets (s_L, s_G, Delta, c) whose benefit curves collapse onto one shape; the
+#: last has c > s_L, so a* < 0.
+RATIO_CASES = ((1.0, 0.25, 0.5, 0.0), (2.0, 1.0, 1.5, 0.5), (1.0, 4.0, 0.0, 1.5))
+
+_RC = {
+    "svg.hashsalt": "modelavg-sym",
+    "pdf.fonttype": 42,
+    "font.family": "DejaVu Sans",
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "path.simplify": False,
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure: its file stem, caption and drawing function."""
+
+    name: str
+    caption: str
+    draw: Callable[[object], None]
+
+
+def mse_curves_data() -> tuple[np.ndarray, list[tuple[float, np.ndarray, float, float]]]:
+    """Weights and, per bias level, (bias, MSE(weights), a*, MSE(a*)) at :data:`BASE`."""
+    s_l, s_g, c = BASE
+    w = np.linspace(-0.25, 1.25, 301)
+    rows = [(b, np.asarray(api.mse(w, s_l, s_g, b, c)), float(api.optimal_weight(s_l, s_g, b, c)),
+             float(api.min_mse(s_l, s_g, b, c))) for b in BIAS_LEVELS]
+    return w, rows
+
+
+def draw_mse_curves(fig) -> None:  # type: ignore[no-untyped-def]
+    """MSE(a) for several bias levels, with each optimum (a*, MSE(a*)) marked."""
+    s_l, s_g, c = BASE
+    ax = fig.add_subplot(1, 1, 1)
+    w, rows = mse_curves_data()
+    for b, y, a_star, m_star in rows:
+        (line,) = ax.plot(w, y, lw=1.6, label=rf"$\Delta={b:g}$, $a^*={a_star:.3f}$")
+        ax.plot([a_star], [m_star], "o", color=line.get_color(), ms=5)
+    ax.axvline(0.0, color="0.6", lw=0.8, ls=":")
+    ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("weight $a$ on the global model (0 = local, 1 = global)")
+    ax.set_ylabel(r"$\mathrm{MSE}(a)$")
+    ax.set_title(rf"MSE of the average, $s_L={s_l:g}$, $s_G={s_g:g}$, $c={c:g}$")
+    ax.legend(frameon=False, fontsize=8)
+
+
+def benefit_ratio_data() -> tuple[np.ndarray, list[tuple[tuple[float, ...], float, np.ndarray]]]:
+    """r = a/a* and, per parameter set of :data:`RATIO_CASES`, (params, a*, B(r a*)/B(a*))."""
+    ratio = np.linspace(-0.6, 2.6, 321)
+    rows = []
+    for params in RATIO_CASES:
+        a_star = float(api.optimal_weight(*params))
+        y = np.asarray(api.benefit(ratio * a_star, *params)) / api.benefit(a_star, *params)
+        rows.append((params, a_star, y))
+    return ratio, rows
+
+
+def draw_benefit_ratio(fig) -> None:  # type: ignore[no-untyped-def]
+    """B(r a*) / B(a*) against r = a / a* for several parameter sets (one shape), with the
+    negative-benefit region shaded."""
+    ax = fig.add_subplot(1, 1, 1)
+    ratio, rows = benefit_ratio_data()
+    for k, ((s_l, s_g, b, c), a_star, y) in enumerate(rows):
+        ax.plot(ratio, y, lw=2.4 - 0.6 * k, ls=("-", "--", ":")[k % 3],
+                label=rf"$s_L={s_l:g}, s_G={s_g:g}, \Delta={b:g}, c={c:g}$ ($a^*={a_star:.3f}$)")
+    y0 = rows[0][2]
+    lo = float(min(y.min() for _p, _a, y in rows))
+    ax.fill_between(ratio, lo, 0.0, where=y0 < 0, color="tab:red", alpha=0.15, lw=0,
+                    label="negative benefit (worse than local)")
+    ax.axhline(0.0, color="0.3", lw=0.8)
+    ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel(r"$r = a / a^*$")
+    ax.set_ylabel(r"$B(r\,a^*) / B(a^*)$")
+    ax.set_title("Fraction of the best gain depends only on $a/a^*$")
+    ax.legend(frameon=False, fontsize=7, loc="lower center")
+
+
+def optimal_weight_map_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x = Delta^2/s_L, y = s_G/s_L grids and a* (s_L = 1, c = 0) on them."""
+    x = np.linspace(0.0, 4.0, 161)
+    y = np.linspace(0.0, 4.0, 161)
+    xx, yy = np.meshgrid(x, y)
+    return xx, yy, np.asarray(api.optimal_weight(1.0, yy, np.sqrt(xx), 0.0))
+
+
+def draw_optimal_weight_map(fig) -> None:  # type: ignore[no-untyped-def]
+    """a* (c = 0) over (Delta^2 / s_L, s_G / s_L)."""
+    ax = fig.add_subplot(1, 1, 1)
+    xx, yy, z = optimal_weight_map_data()
+    im = ax.imshow(z, origin="lower", extent=(xx[0, 0], xx[0, -1], yy[0, 0], yy[-1, 0]),
+                   aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    cs = ax.contour(xx, yy, z, levels=[0.2, 0.3, 0.5, 0.7], colors="white", linewidths=0.8)
+    ax.clabel(cs, fmt="%.1f", fontsize=8)
+    fig.colorbar(im, ax=ax, label=r"optimal weight $a^*$")
+    ax.set_xlabel(r"$\Delta^2 / s_L$")
+    ax.set_ylabel(r"$s_G / s_L$")
+    ax.set_title(r"Optimal weight on the global model ($c = 0$)")
+
+
+FIGURES: list[Figure] = [
+    Figure("mse_curves", "MSE(a) for several bias levels; dots mark the optimum a*.",
+           draw_mse_curves),
+    Figure("benefit_ratio", "Benefit B(a)/B(a*) as a function of r = a/a*: the shape "
+           "r(2 - r) for every parameter set; shaded: negative benefit.", draw_benefit_ratio),
+    Figure("optimal_weight_map", "Optimal weight a* (c = 0) over bias and global variance, "
+           "both relative to the local variance.", draw_optimal_weight_map),
+]
+
+
+def register_figure(fig: Figure) -> Figure:
+    """Add a figure (other modules may contribute, e.g. the Monte Carlo agreement plot)."""
+    if all(f.name != fig.name for f in FIGURES):
+        FIGURES.append(fig)
+    return fig
+
+
+def simulation_available() -> bool:
+    """True when :mod:`modelavg_sym.simulate` exists (the Monte Carlo figure needs it)."""
+    return importlib.util.find_spec("modelavg_sym.simulate") is not None
+
+
+#: The Monte Carlo figure's setting: node 0 (local) and node 1 (global), (spec, n); its
+#: replications, seed and weights.
+MC_NODES = (("exponential(scale=2)", 5), ("binomial(n=1, p=0.3)", 50))
+MC_REPS = 40_000
+MC_SEED = 20211024
+MC_WEIGHTS = tuple(round(-0.2 + 0.1 * k, 10) for k in range(15))
+
+
+@cache
+def montecarlo_data():  # type: ignore[no-untyped-def]
+    """Simulated MSE with simultaneous confidence intervals against the compiled API's
+    prediction (:mod:`modelavg_sym.simulate`), plus a dense predicted curve."""
+    from ..simulate import Setting, simulate
+
+    res = simulate(Setting.from_nodes(MC_NODES), MC_REPS, seed=MC_SEED, workers=1,
+                   progress=False)
+    cmp = res.compare("mse", list(MC_WEIGHTS))
+    dense = np.linspace(MC_WEIGHTS[0], MC_WEIGHTS[-1], 281)
+    return res, cmp, dense, res.predicted("mse", dense)
+
+
+def draw_montecarlo_agreement(fig) -> None:  # type: ignore[no-untyped-def]
+    """Empirical MSE(a) (mean and simultaneous CI) against the predicted curve."""
+    res, cmp, dense, pred = montecarlo_data()
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(dense, pred, lw=1.6, color="tab:blue", label="predicted (compiled API)")
+    ax.errorbar(cmp.weights, cmp.empirical, yerr=cmp.z * cmp.se, fmt="o", ms=3.5,
+                color="tab:orange", capsize=2.5,
+                label=f"simulated, {res.reps} replications, {cmp.confidence:.1%} simultaneous CI")
+    a_star = res.optimal_weight()
+    ax.axvline(a_star, color="0.5", lw=0.8, ls="--", label=rf"$a^* = {a_star:.3f}$")
+    ax.set_xlabel("weight $a$ on the global model")
+    ax.set_ylabel(r"$\mathrm{MSE}(a)$")
+    ax.set_title("Monte Carlo agreement: " + ", ".join(f"{d} x{n}" for d, n in MC_NODES),
+                 fontsize=9)
+    ax.legend(frameon=False, fontsize=8)
+
+
+MONTECARLO = Figure("montecarlo_agreement", "Monte Carlo agreement: simulated MSE(a) with "
+                    "simultaneous confidence intervals against the derived prediction "
+                    "(exponential local node, Bernoulli global node).",
+                    draw_montecarlo_agreement)
+
+
+def figures() -> list[Figure]:
+    """Every figure: :data:`FIGURES`, and the Monte Carlo plot when simulation exists."""
+    return [*FIGURES, *([MONTECARLO] if simulation_available() else [])]
+
+
+def render(figure: Figure, fmt: str) -> bytes:
+    """``figure`` as ``fmt`` ("pdf" or "png") bytes, deterministically."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib import style
+    from matplotlib.figure import Figure as MplFigure
+
+    metadata: dict[str, object | None]
+    if fmt == "pdf":
+        metadata = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
+    elif fmt == "png":
+        metadata = {"Software": None}
+    else:
+        raise ValueError(f"fmt: must be 'pdf' or 'png', got {fmt!r}")
+    with style.context("default"), matplotlib.rc_context(_RC):
+        fig = MplFigure(figsize=(6.0, 4.0), layout="constrained")
+        figure.draw(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, metadata=metadata)
+    return buf.getvalue()

@@ -1,0 +1,206 @@
+"""Configurable notation: which LaTeX each symbol of :data:`modelavg_sym.symbols.SYMBOLS`
+is printed as, without ever patching printed strings.
+
+A :class:`Notation` maps symbol names (``s_L``, ``a``, ...) to LaTeX.  Printers are
+sympy :class:`~sympy.printing.latex.LatexPrinter` instances configured with
+``symbol_names``, so the notation enters through sympy's own printing of each Symbol.
+Three printers are derived from one notation:
+
+* :meth:`Notation.printer` (``"direct"``): symbols printed as their LaTeX, wrapped in
+  braces (``{\\sigma_L^{2}}^{2}`` stays valid TeX) -- for Markdown pages;
+* :meth:`Notation.printer` (``"macro"``): symbols printed as macros (``\\varL``) that
+  ``macros.tex`` defines per notation -- for the paper, so a paper switches notation
+  in one place;
+* :func:`plain_printer`: a parse-friendly form (``\\mathit{sL}``, explicit ``\\cdot``)
+  that sympy's LaTeX parser (lark backend) reads back, for the round-trip test.
+
+Configuration: ``[tool.modelavg-sym.notation]`` in pyproject.toml (``preset = "..."``
+plus per-symbol overrides such as ``a = "\\alpha"``), or ``--notation`` on the command
+line (``sigma`` or ``sigma,a=\\omega``), which takes precedence.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from ..symbols import SYMBOLS
+
+#: Named notations: symbol name -> LaTeX.  ``default`` is the symbol table's own LaTeX.
+PRESETS: dict[str, dict[str, str]] = {
+    "default": {name: info.latex for name, info in SYMBOLS.items()},
+    # The variance notation of much of the literature: sigma^2 for variances, alpha weight.
+    "sigma": {
+        "s_L": r"\sigma_{L}^{2}",
+        "s_G": r"\sigma_{G}^{2}",
+        "Delta": r"\Delta",
+        "c": r"\sigma_{LG}",
+        "a": r"\alpha",
+        "r": r"r",
+        "theta": r"\theta",
+    },
+    # The paper's node-0 notation: local node 0, weight w.
+    "paper": {
+        "s_L": r"\sigma_{0}^{2}",
+        "s_G": r"\sigma_{G}^{2}",
+        "Delta": r"\Delta",
+        "c": r"\rho",
+        "a": r"w",
+        "r": r"r",
+        "theta": r"\theta",
+    },
+}
+
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Notation:
+    """A notation: ``name`` (for reports) and ``table`` (symbol name -> LaTeX), sorted."""
+
+    name: str
+    table: tuple[tuple[str, str], ...]
+
+    def mapping(self) -> dict[str, str]:
+        """Symbol name -> LaTeX."""
+        return dict(self.table)
+
+    def key(self) -> str:
+        """A canonical string for content hashes."""
+        return self.name + "|" + "|".join(f"{k}={v}" for k, v in self.table)
+
+    def symbol_names(self, style: str = "direct") -> dict[sp.Symbol, str]:
+        """``symbol_names`` for sympy's LatexPrinter: ``direct`` LaTeX or ``macro`` names."""
+        out: dict[sp.Symbol, str] = {}
+        mapping = self.mapping()
+        for name, info in SYMBOLS.items():
+            if style == "macro":
+                out[info.symbol] = "\\" + info.macro
+            else:
+                out[info.symbol] = "{" + mapping[name] + "}"
+        return out
+
+    def printer(self, style: str = "direct", extra: dict[sp.Symbol, str] | None = None
+                ) -> LatexPrinter:
+        """A LatexPrinter printing the theory's symbols in this notation."""
+        names = self.symbol_names(style)
+        names.update(extra or {})
+        return LatexPrinter({"symbol_names": names})
+
+    def latex(self, expr: sp.Basic, style: str = "direct") -> str:
+        """LaTeX of ``expr`` in this notation."""
+        return self.printer(style).doprint(expr)
+
+
+def make(preset: str = "default", overrides: dict[str, str] | None = None) -> Notation:
+    """The notation ``preset`` with per-symbol ``overrides``.
+
+    Raises ValueError naming the unknown preset or symbol.
+    """
+    if preset not in PRESETS:
+        known = ", ".join(sorted(PRESETS))
+        raise ValueError(f"notation: unknown preset {preset!r}; known: {known}")
+    mapping = dict(PRESETS[preset])
+    for key, value in (overrides or {}).items():
+        if key not in SYMBOLS:
+            raise ValueError(
+                f"notation: unknown symbol {key!r}; known: {', '.join(sorted(SYMBOLS))}")
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"notation: LaTeX for {key!r} must be a non-empty string")
+        mapping[key] = value.strip()
+    name = preset if not overrides else preset + "+" + ",".join(sorted(overrides))
+    return Notation(name, tuple(sorted(mapping.items())))
+
+
+def parse_spec(spec: str) -> Notation:
+    """Parse a ``--notation`` value: ``PRESET``, ``SYM=LATEX,...`` or ``PRESET,SYM=LATEX,...``."""
+    preset = "default"
+    overrides: dict[str, str] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        if "=" in part:
+            k, v = part.split("=", 1)
+            overrides[k.strip()] = v
+        else:
+            preset = part
+    return make(preset, overrides)
+
+
+def from_pyproject(path: Path | None) -> Notation:
+    """The notation configured in ``[tool.modelavg-sym.notation]`` (default if absent)."""
+    if path is None or not path.is_file():
+        return make()
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    table = data.get("tool", {}).get("modelavg-sym", {}).get("notation", {})
+    table = dict(table)
+    preset = table.pop("preset", "default")
+    return make(preset, {str(k): v for k, v in table.items()})
+
+
+# ------------------------------------------------------------------ parse-friendly form
+
+
+#: Lowercase Greek letters sympy's lark LaTeX grammar reads as symbols.
+_GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
+                   "rho sigma tau upsilon phi chi psi omega".split())
+_SHORT = re.compile(r"^[A-Za-z](_[A-Za-z0-9])?$")
+
+
+def plain_name(name: str) -> str:
+    """The canonical key of a symbol name in the plain form: its letters and digits
+    (``s_L``, ``s_{L}`` -> ``sL``); parsed symbols are matched back by this key."""
+    return re.sub(r"[^A-Za-z0-9]", "", name)
+
+
+def plain_symbol(sym: sp.Symbol) -> str:
+    """How the plain form prints ``sym``: one parser token where possible (``s_{L}``,
+    ``\\theta``), else ``\\mathit{Delta}`` (the grammar has no capital Greek letters).
+    Short tokens matter: the Earley parser's time grows with the token count."""
+    if _SHORT.match(sym.name):
+        head, _, sub = sym.name.partition("_")
+        return head + ("_{" + sub + "}" if sub else "")
+    if sym.name in _GREEK:
+        return "\\" + sym.name
+    return r"\mathit{" + plain_name(sym.name) + "}"
+
+
+def plain_printer(symbols: set[sp.Symbol] | None = None) -> LatexPrinter:
+    """A printer whose output sympy's LaTeX parser (lark backend) reads back exactly: every
+    symbol as :func:`plain_symbol` and explicit ``\\cdot`` products (the parser reads
+    ``x \\left(...\\right)`` ambiguously, as a function application or a product)."""
+    syms = {info.symbol for info in SYMBOLS.values()} | set(symbols or ())
+    names = {s: plain_symbol(s) for s in syms}
+    return LatexPrinter({"symbol_names": names, "mul_symbol": "dot"})
+
+
+def plain_latex(expr: sp.Basic) -> str:
+    """The parse-friendly LaTeX of ``expr`` (see :func:`plain_printer`)."""
+    return plain_printer(set(expr.free_symbols)).doprint(expr)
+
+
+def find_project_root(start: Path | None = None) -> Path | None:
+    """The nearest directory at or above ``start`` (default cwd) whose pyproject.toml
+    names the project ``modelavg-sym``; ``None`` if there is none."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        pp = d / "pyproject.toml"
+        if pp.is_file():
+            try:
+                with pp.open("rb") as fh:
+                    if tomllib.load(fh).get("project", {}).get("name") == "modelavg-sym":
+                        return d
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+    return None
+
+
+def is_identifier(name: str) -> bool:
+    """True for names usable in file names and labels."""
+    return bool(_NAME_RE.match(name))

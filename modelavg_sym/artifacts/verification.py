@@ -1,0 +1,227 @@
+"""Verification statuses for the reports, cached by content hash.
+
+Every (theorem, route) pair is run through :func:`modelavg_sym.verify.run` once per
+*content*: the cache key is a hash of the theorem's data (srepr of its assumptions, claim,
+variables, routes, ...), the route, the profile and the source of the package code that
+can change a verdict (everything except the presentation layers ``artifacts/`` and
+``commands/``).  Timestamps play no part.  Results are looked up, in order, in the cache
+directory (``.modelavg-cache/verify/``) and in the committed ``reports/verification.json``
+(so a fresh clone whose artifacts are current verifies nothing), and computed otherwise,
+in parallel worker processes.  Timings are dropped: they are not deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from ..theorems import ALL_ROUTES, Theorem
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: Package subdirectories that cannot change a verification verdict.
+_PRESENTATION = ("artifacts", "commands")
+
+
+def stable_hash(*parts: str) -> str:
+    """sha256 (first 20 hex digits) of the parts, separated unambiguously."""
+    h = hashlib.sha256()
+    for p in parts:
+        b = p.encode("utf-8")
+        h.update(str(len(b)).encode() + b":" + b)
+    return h.hexdigest()[:20]
+
+
+def source_hash(exclude: Iterable[str] = _PRESENTATION) -> str:
+    """Hash of the package's Python sources (sorted paths), minus ``exclude`` subpackages."""
+    excl = tuple(exclude)
+    parts: list[str] = []
+    for p in sorted(PACKAGE_DIR.rglob("*.py")):
+        rel = p.relative_to(PACKAGE_DIR).as_posix()
+        if rel.split("/", 1)[0] in excl:
+            continue
+        parts += [rel, p.read_text(encoding="utf-8")]
+    return stable_hash(*parts)
+
+
+def _srepr(x: Any) -> str:
+    if isinstance(x, sp.Basic):
+        return sp.srepr(x)
+    if isinstance(x, Mapping):
+        return "{" + ",".join(f"{_srepr(k)}:{_srepr(v)}"
+                              for k, v in sorted(x.items(), key=lambda kv: str(kv[0]))) + "}"
+    if isinstance(x, tuple | list):
+        return "(" + ",".join(_srepr(v) for v in x) + ")"
+    return repr(x)
+
+
+_THEOREM_HASHES: dict[int, tuple[Theorem, str]] = {}
+
+
+def theorem_hash(thm: Theorem) -> str:
+    """Content hash of a theorem: every field, sympy objects by srepr (memoised per
+    object; theorems are frozen)."""
+    hit = _THEOREM_HASHES.get(id(thm))
+    if hit is not None and hit[0] is thm:
+        return hit[1]
+    h = _theorem_hash(thm)
+    _THEOREM_HASHES[id(thm)] = (thm, h)
+    return h
+
+
+def _theorem_hash(thm: Theorem) -> str:
+    fields = ("name", "statement", "assumptions", "claim", "variables", "routes", "source",
+              "derivation", "functions", "false_variant", "expected_unknown", "witness")
+    return stable_hash(*(f"{f}={_srepr(getattr(thm, f, None))}" for f in fields))
+
+
+def route_names() -> list[str]:
+    """Routes implemented in :data:`modelavg_sym.verify.ROUTE_MODULES`, in ALL_ROUTES order."""
+    from ..verify import ROUTE_MODULES
+
+    known = [r for r in ALL_ROUTES if r in ROUTE_MODULES]
+    return known + sorted(set(ROUTE_MODULES) - set(known))
+
+
+@cache
+def _verifier_hash() -> str:
+    return source_hash()
+
+
+def result_key(thm: Theorem, route: str, profile: str) -> str:
+    """Cache key of one verification."""
+    return stable_hash(theorem_hash(thm), route, profile, _verifier_hash())
+
+
+def _run_one(name: str, route: str, profile: str) -> dict[str, Any]:
+    """One route on one theorem, through ``verify.report.run_route`` (the ``verify``
+    command's runner: a crashing route counts as failed) when it exists."""
+    from .. import verify
+    from ..theorems import get
+
+    try:
+        from ..verify.report import run_route
+    except ImportError:
+        run_route = verify.run
+    res = run_route(get(name), route, profile).to_json()
+    res.pop("seconds", None)
+    return res
+
+
+def _load_seed(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
+    seed: dict[str, dict[str, Any]] = {}
+    for p in paths:
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            for rec in data.get("results", []):
+                if "key" in rec:
+                    seed[rec["key"]] = rec
+        except (OSError, ValueError, AttributeError):
+            continue
+    return seed
+
+
+def verify_all(
+    theorems: Mapping[str, Theorem],
+    profile: str = "ci",
+    cache_dir: Path | None = None,
+    seed_files: Iterable[Path] = (),
+    jobs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    compute: bool = True,
+) -> list[dict[str, Any]]:
+    """Status records for every (theorem, applicable implemented route), in registry order.
+
+    Each record is ``RouteResult.to_json()`` without ``seconds`` plus its ``key``.  With
+    ``compute=False`` nothing is looked up or run: every status is ``not-run``.
+    """
+    routes = route_names()
+    wanted = [(thm, rt) for thm in theorems.values() for rt in routes if rt in thm.routes]
+    if not compute:
+        return [{"theorem": thm.name, "route": rt, "status": "not-run", "detail": "",
+                 "examples": 0, "key": result_key(thm, rt, profile)} for thm, rt in wanted]
+    seed = _load_seed(seed_files)
+    vdir = cache_dir / "verify" if cache_dir is not None else None
+    out: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, Theorem, str]] = []
+    for thm, rt in wanted:
+        key = result_key(thm, rt, profile)
+        rec = None
+        if vdir is not None and (vdir / f"{key}.json").is_file():
+            try:
+                rec = json.loads((vdir / f"{key}.json").read_text(encoding="utf-8"))
+            except ValueError:
+                rec = None
+        if rec is None and key in seed:
+            rec = seed[key]
+        if rec is None:
+            todo.append((key, thm, rt))
+        else:
+            out[key] = rec
+    jobs = max(1, jobs or min(os.cpu_count() or 1, 4))
+    if todo:
+        if progress:
+            progress(f"verifying {len(todo)} (theorem, route) pairs on {jobs} worker(s)")
+        computed: list[tuple[str, dict[str, Any]]] = []
+        if jobs == 1 or len(todo) == 1:
+            for key, thm, rt in todo:
+                computed.append((key, _run_one(thm.name, rt, profile)))
+                if progress:
+                    progress(f"verified {thm.name} [{rt}]")
+        else:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as ex:
+                futs = [(key, thm, rt, ex.submit(_run_one, thm.name, rt, profile))
+                        for key, thm, rt in todo]
+                for key, thm, rt, fut in futs:
+                    computed.append((key, fut.result()))
+                    if progress:
+                        progress(f"verified {thm.name} [{rt}]")
+        for key, rec in computed:
+            rec = {**rec, "key": key}
+            out[key] = rec
+            if vdir is not None:
+                vdir.mkdir(parents=True, exist_ok=True)
+                tmp = vdir / f".{key}.{os.getpid()}.tmp"
+                tmp.write_text(json.dumps(rec, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, vdir / f"{key}.json")
+    records = []
+    for thm, rt in wanted:
+        key = result_key(thm, rt, profile)
+        rec = dict(out[key])
+        rec["key"] = key
+        records.append(rec)
+    return records
+
+
+def to_route_results(records: Iterable[Mapping[str, Any]]) -> list[Any]:
+    """The records as :class:`modelavg_sym.verify.RouteResult` objects (seconds = 0)."""
+    from ..verify import RouteResult
+
+    base = {"theorem", "route", "status", "seconds", "detail", "examples", "key"}
+    out = []
+    for rec in records:
+        extra = {k: v for k, v in rec.items() if k not in base}
+        out.append(RouteResult(rec["theorem"], rec["route"], rec["status"], 0.0,
+                               rec.get("detail", ""), rec.get("examples", 0), extra))
+    return out
+
+
+def summary_status(records: Iterable[Mapping[str, Any]]) -> str:
+    """One word for a theorem's records: ``failed`` if any route failed or refuted it,
+    ``verified`` if some route proved/passed/agreed and none failed, else ``unverified``."""
+    statuses = {r["status"] for r in records}
+    if statuses & {"failed", "refuted"}:
+        return "failed"
+    if statuses & {"proved", "passed", "agreed"}:
+        return "verified"
+    return "unverified"

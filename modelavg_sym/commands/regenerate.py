@@ -1,0 +1,125 @@
+"""``modelavg-sym regenerate``: the main job.
+
+Regenerates derivations/ (a Markdown page and a JSON record per derivation) and reports/
+(report.md, LaTeX equations, macros and a standalone document, figures, verification
+table, compiled sources, manifest), re-verifying every theorem whose content changed.
+
+The output root defaults to the project root (the nearest directory at or above the
+current one whose pyproject.toml names ``modelavg-sym``; the current directory if there is
+none); ``--out DIR`` writes elsewhere.  ``--check`` writes no artifact and exits 1, with a
+unified diff, when anything is stale, missing or orphaned.  Verification results and
+rendered files are cached by content hash in ``.modelavg-cache/`` at the project root
+(override with ``--cache-dir`` or ``MODELAVG_SYM_CACHE``; ``--no-cache`` disables it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+NAME = "regenerate"
+HELP = ("regenerate derivations/ and reports/ (pages, LaTeX, figures, verification); "
+        "--check compares without writing")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..verify import PROFILES
+
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 listing stale, missing and orphaned files")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="output root (default: the project root)")
+    p.add_argument("--notation", metavar="SPEC", default=None,
+                   help="notation preset and overrides, e.g. 'sigma' or 'default,a=\\alpha' "
+                        "(default: [tool.modelavg-sym.notation] in pyproject.toml)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="ci",
+                   help="verification profile (default: ci)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="verification worker processes (default: CPU count, at most 4)")
+    p.add_argument("--cache-dir", metavar="DIR", default=None,
+                   help="content-hash cache (default: .modelavg-cache in the project root)")
+    p.add_argument("--no-cache", action="store_true", help="recompute everything")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip verification (statuses 'not-run'; for quick previews, fails --check)")
+    p.add_argument("--quiet", action="store_true", help="print only errors and the summary")
+
+
+def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
+    """(project root or cwd, output root, cache dir or None)."""
+    from ..artifacts.notation import find_project_root
+
+    root = find_project_root() or Path.cwd().resolve()
+    out = Path(args.out).resolve() if args.out else root
+    if args.no_cache:
+        cache = None
+    else:
+        env = os.environ.get("MODELAVG_SYM_CACHE")
+        cache = Path(args.cache_dir or env or root / ".modelavg-cache").resolve()
+    return root, out, cache
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
+    if quiet:
+        yield None
+        return
+    if sys.stderr.isatty():
+        try:
+            from rich.console import Console
+        except ImportError:
+            pass
+        else:
+            with Console(stderr=True).status("regenerating") as status:
+                yield lambda msg: status.update(f"regenerate: {msg}")
+            return
+
+    def plain(msg: str) -> None:  # non-TTY: only the slow step is announced
+        if msg.startswith("verifying "):
+            print(f"regenerate: {msg}", file=sys.stderr, flush=True)
+
+    yield plain
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..artifacts import notation as nt
+    from ..artifacts.build import collect, make_context
+    from ..artifacts.writer import FIX_COMMAND, apply, check_report, plan
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    t0 = time.perf_counter()
+    root, out, cache = resolve_paths(args)
+    notation = (nt.parse_spec(args.notation) if args.notation is not None
+                else nt.from_pyproject(root / "pyproject.toml"))
+    seeds = tuple(dict.fromkeys([out / "reports" / "verification.json",
+                                 root / "reports" / "verification.json"]))
+    with _progress(args.quiet) as progress:
+        ctx = make_context(notation, out, args.profile, cache, seeds, args.jobs, progress,
+                           verify=not args.no_verify)
+        arts = collect(ctx)
+        p = plan(arts, out, cache, progress)
+    secs = time.perf_counter() - t0
+    if args.check:
+        msg = check_report(p)
+        if msg:
+            print(msg, end="")
+            print(f"regenerate --check: {len(p.stale)} stale, {len(p.missing)} missing, "
+                  f"{len(p.orphans)} orphaned under {out}; fix with `{FIX_COMMAND}`",
+                  file=sys.stderr)
+            return 1
+        if not args.quiet:
+            print(f"regenerate --check: all {len(arts)} generated files under {out} are current "
+                  f"({secs:.1f} s)")
+        return 0
+    lines = apply(p, out)
+    if not args.quiet:
+        for line in lines:
+            print(line)
+    print(f"regenerate: {len(p.missing)} added, {len(p.stale)} updated, {len(p.orphans)} removed, "
+          f"{len(p.unchanged)} unchanged under {out} ({time.perf_counter() - t0:.1f} s)")
+    return 0
