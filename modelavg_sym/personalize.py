@@ -162,7 +162,7 @@ def _from_groups(groups: dict[str, list[tuple[float, str, int | None]]], end: st
 def _open_csv(path: str | os.PathLike[str]) -> tuple[list[tuple[int, list[str]]], str]:
     name = os.fspath(path)
     try:
-        with open(name, newline="", encoding="utf-8") as fh:
+        with open(name, newline="", encoding="utf-8-sig") as fh:  # tolerate a BOM
             reader = csv.reader(fh)
             rows = []
             for row in reader:

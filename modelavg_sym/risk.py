@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,17 @@ def draw_risk(fig: Any, rows: Sequence[dict[str, Any]]) -> None:
             if j == 0:
                 ax.set_ylabel("risk / local risk", fontsize=8)
     axes[0][0].legend(fontsize=6, ncols=2)
+
+
+@cache
+def ci_rows() -> tuple[dict[str, Any], ...]:
+    """The ``ci`` profile's table, computed once per process (for reports and figures)."""
+    return tuple(risk_table("ci"))
+
+
+def draw_risk_study(fig: Any) -> None:
+    """``draw(fig)`` for a figure registry: :func:`draw_risk` on the ``ci`` profile."""
+    draw_risk(fig, ci_rows())
 
 
 def risk_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path) -> list[Path]:

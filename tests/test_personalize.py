@@ -208,6 +208,12 @@ def test_inputs_agree(tmp_path: Path) -> None:
     assert personalize(summaries=dicts).to_records() == got
 
 
+def test_csv_with_bom_and_blank_lines(tmp_path: Path) -> None:
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + _long_csv(DATA).replace("b,3\n", "b,3\n\n").encode())
+    assert personalize(p).to_records() == personalize(DATA).to_records()
+
+
 def test_result_table_shape() -> None:
     res = personalize(DATA)
     assert res.columns == COLUMNS

@@ -116,3 +116,12 @@ def test_ci_profile_size() -> None:
     cells = len(g.nodes) * len(g.sizes) * len(g.ratios) * len(g.noises)
     assert cells * g.reps * max(g.nodes) * max(g.sizes) <= 10_000_000  # keeps CI fast
     assert math.isclose(risk.PROFILES["full"].reps / g.reps, 20)
+
+
+def test_ci_profile_table() -> None:
+    rows = risk.ci_rows()
+    g = risk.PROFILES["ci"]
+    cells = len(g.nodes) * len(g.sizes) * len(g.ratios) * len(g.noises)
+    assert len(rows) == cells * len(risk.RISK_METHODS)
+    assert risk.ci_rows() is rows  # computed once per process
+    assert all(math.isfinite(r["risk"]) and r["se"] > 0 for r in rows)
