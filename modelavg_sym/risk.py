@@ -169,12 +169,14 @@ def _noise(name: str, rng: np.random.Generator, size: tuple[int, ...]) -> Array:
     return (np.asarray(dist.sample(rng, size), dtype=np.float64) - dist.mean) / np.sqrt(dist.var)
 
 
-def simulate_setting(k: int, n: int, ratio: float, noise: str, reps: int, seed: int,
-                     sigma: float = 1.0) -> list[dict[str, Any]]:
-    """One setting of the risk study: a row per method (see the module docstring)."""
-    ss = np.random.SeedSequence([seed, k, n, round(ratio * 1000), list(NOISES).index(noise)])
-    rng = np.random.default_rng(ss)
-    tau2 = ratio * sigma**2 / n
+#: Largest number of single draws generated at once (bounds memory; the block split
+#: depends only on reps, k and n, so results do not depend on it otherwise).
+BLOCK_DRAWS = 1 << 22
+
+
+def _block_estimates(rng: np.random.Generator, k: int, n: int, tau2: float, noise: str,
+                     reps: int, sigma: float) -> tuple[Array, dict[str, Array]]:
+    """Node means mu (reps, k) and every method's estimates for one block of replications."""
     mu = np.sqrt(tau2) * rng.standard_normal((reps, k))
     x = mu[..., None] + sigma * _noise(noise, rng, (reps, k, n))
     mean = x.mean(axis=-1)
@@ -192,8 +194,27 @@ def simulate_setting(k: int, n: int, ratio: float, noise: str, reps: int, seed: 
     delta_true = (mu.sum(axis=-1, keepdims=True) - mu) / (k - 1) - mu
     a_star = api.optimal_weight(s_l_true, s_g_true, delta_true, 0.0)
     estimates["oracle"] = (1 - a_star) * base.local + a_star * base.global_
+    return mu, estimates
+
+
+def simulate_setting(k: int, n: int, ratio: float, noise: str, reps: int, seed: int,
+                     sigma: float = 1.0) -> list[dict[str, Any]]:
+    """One setting of the risk study: a row per method (see the module docstring).
+
+    Replications are drawn in blocks of at most :data:`BLOCK_DRAWS` single values, in
+    order from one generator, so memory stays bounded for large k n reps.
+    """
+    ss = np.random.SeedSequence([seed, k, n, round(ratio * 1000), list(NOISES).index(noise)])
+    rng = np.random.default_rng(ss)
+    tau2 = ratio * sigma**2 / n
+    block = max(1, BLOCK_DRAWS // (k * n))
     scale = sigma**2 / n
-    loss = {m: ((estimates[m] - mu) ** 2).mean(axis=-1) / scale for m in RISK_METHODS}
+    parts: dict[str, list[Array]] = {m: [] for m in RISK_METHODS}
+    for start in range(0, reps, block):
+        mu, est = _block_estimates(rng, k, n, tau2, noise, min(block, reps - start), sigma)
+        for m in RISK_METHODS:
+            parts[m].append(((est[m] - mu) ** 2).mean(axis=-1) / scale)
+    loss = {m: np.concatenate(parts[m]) for m in RISK_METHODS}
     rows = []
     for m in RISK_METHODS:
         diff = loss["local"] - loss[m]
