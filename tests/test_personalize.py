@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
 
 import modelavg_sym
 from modelavg_sym.cli import main
@@ -316,3 +318,26 @@ def test_cli_text_and_summaries(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:3] == ["node", "n", "local"]
     assert "method: random-effects" in out
+
+
+@st.composite
+def _node_tables(draw: st.DrawFn) -> tuple[list[float], list[float], list[float]]:
+    k = draw(st.integers(2, 7))
+    n = [float(draw(st.integers(2, 50))) for _ in range(k)]
+    mean = [draw(st.floats(-1e3, 1e3)) for _ in range(k)]
+    var = [draw(st.one_of(st.just(0.0), st.floats(1e-6, 1e4))) for _ in range(k)]
+    return n, mean, var
+
+
+@given(_node_tables(), st.sampled_from(METHODS))
+def test_weights_in_unit_interval(table: tuple[list[float], ...], method: str) -> None:
+    """With c = 0 every estimator's weight lies in [0, 1], so the personalized estimate lies
+    between the local and the global model, and its estimated MSE is at most s_L."""
+    n, mean, var = (np.array(x) for x in table)
+    est = estimate_weights(n, mean, var, method)
+    assert ((est.weight >= 0) & (est.weight <= 1)).all()
+    lo, hi = np.minimum(est.local, est.global_), np.maximum(est.local, est.global_)
+    slack = 1e-12 * (1 + np.abs(lo) + np.abs(hi))
+    assert ((est.estimate >= lo - slack) & (est.estimate <= hi + slack)).all()
+    if method != "james-stein":  # its weight is not the minimiser of the estimated MSE
+        assert (est.est_mse <= est.var_local * (1 + 1e-12) + 1e-300).all()
