@@ -199,7 +199,9 @@ def run(quick: bool = False, repeats: int | None = None, scale: float | None = N
     s = max(scale if scale is not None else (0.25 if quick else 1.0), 1e-3)
     reps_t = repeats if repeats is not None else (3 if quick else 5)
     rows: list[dict[str, Any]] = []
-    rows += bench_exact(reps_t, int(200_000 * s))
+    # cheap (tens of ms per call): full size and more repeats even in quick mode, so that
+    # scheduler noise on a busy machine does not dominate the ratio
+    rows += bench_exact(max(7, reps_t), 200_000)
     rows += bench_streaming(reps_t, int(2**23 * s))
     rows += bench_memory(2**16, 2**20)  # fixed: both well above one task's replications
     rows += bench_workers(max(3, reps_t), int(2**19 * s))
