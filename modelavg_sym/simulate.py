@@ -517,11 +517,13 @@ class SimulationResult:
             return math.nan
 
     def summary(self, weight: float) -> dict[str, Any]:
-        """The ``simulate`` command's JSON object for one weight."""
+        """The ``simulate`` command's JSON object for one weight (optimal-weight entries are
+        ``None`` when D = 0, where every weight has the same MSE and a* is undefined)."""
         cmp = self.compare("mse", [weight])
         a_hat, a_se = self.empirical_optimal_weight()
         a_star = self.optimal_weight()
         z1 = z_value(self.confidence)
+        defined = not (math.isnan(a_star) or math.isnan(a_hat))  # D = 0: no optimum
         return {
             "weight": weight,
             "predicted_mse": float(cmp.predicted[0]),
@@ -532,10 +534,11 @@ class SimulationResult:
             "agrees": bool(cmp.agrees[0]),
             "confidence": self.confidence,
             "ci_valid": self.ci_valid,
-            "optimal_weight": a_star,
-            "empirical_optimal_weight": a_hat,
-            "empirical_optimal_weight_ci": [a_hat - z1 * a_se, a_hat + z1 * a_se],
-            "optimal_weight_agrees": bool(abs(a_hat - a_star) <= z1 * a_se),
+            "optimal_weight": a_star if defined else None,
+            "empirical_optimal_weight": a_hat if defined else None,
+            "empirical_optimal_weight_ci": ([a_hat - z1 * a_se, a_hat + z1 * a_se] if defined
+                                            else None),
+            "optimal_weight_agrees": bool(abs(a_hat - a_star) <= z1 * a_se) if defined else None,
             "var_local": self.truth.var_local,
             "var_global": self.truth.var_global,
             "bias": self.truth.bias,

@@ -269,3 +269,16 @@ def test_cli_scheduler_address_gives_identical_json(capsys: pytest.CaptureFixtur
         assert main([*argv, "--scheduler", cluster.scheduler_address]) == 0
     remote = json.loads(capsys.readouterr().out)
     assert remote == local
+
+
+def test_degenerate_setting_has_no_optimal_weight(capsys: pytest.CaptureFixture[str]) -> None:
+    """s_L = s_G = Delta = 0: D = 0, every weight has MSE 0 and a* is undefined."""
+    rc = main(["simulate", "--local", "poisson(0)", "--n-local", "3", "--global",
+               "binomial(0, 0.5)", "--n-global", "3", "--reps", "1000", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["agrees"] and out["predicted_mse"] == 0.0 == out["empirical_mse"]
+    assert out["optimal_weight"] is None and out["optimal_weight_agrees"] is None
+    assert main(["simulate", "--local", "poisson(0)", "--n-local", "3", "--global",
+                 "binomial(0, 0.5)", "--n-global", "3", "--reps", "1000"]) == 0
+    assert "undefined" in capsys.readouterr().out

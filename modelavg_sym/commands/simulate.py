@@ -65,10 +65,9 @@ def run(args: argparse.Namespace) -> int:
                    scheduler=args.scheduler, confidence=args.confidence)
     out = res.summary(args.weight)
     if args.json:
-        print(json.dumps(out, sort_keys=True))
+        print(json.dumps(out, sort_keys=True, allow_nan=False))
         return 0
     conf = f"{out['confidence']:.4g}"
-    lo, hi = out["empirical_optimal_weight_ci"]
     print(f"setting                  {out['setting']}")
     print(f"s_L, s_G, Delta, c       {out['var_local']:.6g}, {out['var_global']:.6g}, "
           f"{out['bias']:.6g}, {out['cov']:.6g}")
@@ -76,10 +75,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"empirical MSE({args.weight:g})       {out['empirical_mse']:.6g}  "
           f"({conf} CI [{out['ci_low']:.6g}, {out['ci_high']:.6g}], R = {out['reps']})")
     print(f"agree                    {'yes' if out['agrees'] else 'NO'}")
-    print(f"optimal weight a*        {out['optimal_weight']:.6g}")
-    verdict = "agrees" if out["optimal_weight_agrees"] else "DISAGREES"
-    print(f"empirical optimal weight {out['empirical_optimal_weight']:.6g}  "
-          f"({conf} CI [{lo:.6g}, {hi:.6g}]; {verdict})")
+    if out["optimal_weight"] is None:
+        print("optimal weight a*        undefined (D = 0: every weight has the same MSE)")
+    else:
+        lo, hi = out["empirical_optimal_weight_ci"]
+        verdict = "agrees" if out["optimal_weight_agrees"] else "DISAGREES"
+        print(f"optimal weight a*        {out['optimal_weight']:.6g}")
+        print(f"empirical optimal weight {out['empirical_optimal_weight']:.6g}  "
+              f"({conf} CI [{lo:.6g}, {hi:.6g}]; {verdict})")
     if not out["ci_valid"]:
         print("warning: a distribution has an infinite 4th moment; the standard errors (and "
               "so the intervals) are not reliable")
