@@ -60,7 +60,6 @@ CHUNK = 1 << 17
 _EULER_GAMMA = 0.57721566490153286061
 _IGNORED = frozenset({"size", "dtype", "out", "method"})
 
-Params = tuple[tuple[str, Any], ...]
 Law = Callable[[np.random.Generator, Mapping[str, Any], Any, int], npt.NDArray[Any]]
 
 
@@ -213,11 +212,11 @@ def _families() -> dict[str, Family]:
                (_pos("a"), _pos("b"))),
         Family("binomial", lambda p: (p["n"] * p["p"], p["n"] * p["p"] * (1 - p["p"])),
                (_nonneg("n"), _prob("p")), integer=("n",),
-               sum_law=(lambda g, p, n, k: g.binomial(p["n"] * n, p["p"], k))),
+               sum_law=lambda g, p, n, k: g.binomial(p["n"] * n, p["p"], k)),
         Family("chisquare", lambda p: (p["df"], 2 * p["df"]), (_pos("df"),),
-               sum_law=(lambda g, p, n, k: g.chisquare(p["df"] * n, k))),
+               sum_law=lambda g, p, n, k: g.chisquare(p["df"] * n, k)),
         Family("exponential", lambda p: (p["scale"], p["scale"] ** 2), (_nonneg("scale"),),
-               sum_law=(lambda g, p, n, k: g.gamma(n, p["scale"], k))),
+               sum_law=lambda g, p, n, k: g.gamma(n, p["scale"], k)),
         Family("f", lambda p: (p["dfden"] / (p["dfden"] - 2),
                                2 * p["dfden"] ** 2 * (p["dfnum"] + p["dfden"] - 2)
                                / (p["dfnum"] * (p["dfden"] - 2) ** 2 * (p["dfden"] - 4))),
@@ -225,10 +224,10 @@ def _families() -> dict[str, Family]:
                fourth=lambda p: p["dfden"] > 8),
         Family("gamma", lambda p: (p["shape"] * p["scale"], p["shape"] * p["scale"] ** 2),
                (_nonneg("shape"), _nonneg("scale")),
-               sum_law=(lambda g, p, n, k: g.gamma(p["shape"] * n, p["scale"], k))),
+               sum_law=lambda g, p, n, k: g.gamma(p["shape"] * n, p["scale"], k)),
         Family("geometric", lambda p: (1 / p["p"], (1 - p["p"]) / p["p"] ** 2),
                (_prob("p", low_open=True),),
-               sum_law=(lambda g, p, n, k: g.negative_binomial(n, p["p"], k) + n)),
+               sum_law=lambda g, p, n, k: g.negative_binomial(n, p["p"], k) + n),
         Family("gumbel", lambda p: (p["loc"] + _EULER_GAMMA * p["scale"],
                                     pi**2 / 6 * p["scale"] ** 2), (_nonneg("scale"),)),
         Family("hypergeometric", _hyper_moments,
@@ -253,12 +252,12 @@ def _families() -> dict[str, Family]:
         Family("negative_binomial", lambda p: (p["n"] * (1 - p["p"]) / p["p"],
                                                p["n"] * (1 - p["p"]) / p["p"] ** 2),
                (_pos("n"), _prob("p", low_open=True)),
-               sum_law=(lambda g, p, n, k: g.negative_binomial(p["n"] * n, p["p"], k))),
+               sum_law=lambda g, p, n, k: g.negative_binomial(p["n"] * n, p["p"], k)),
         Family("noncentral_chisquare",
                lambda p: (p["df"] + p["nonc"], 2 * (p["df"] + 2 * p["nonc"])),
                (_pos("df"), _nonneg("nonc")),
-               sum_law=(lambda g, p, n, k: g.noncentral_chisquare(
-                   p["df"] * n, p["nonc"] * n, k))),
+               sum_law=lambda g, p, n, k: g.noncentral_chisquare(
+                   p["df"] * n, p["nonc"] * n, k)),
         Family("noncentral_f", _noncentral_f_moments,
                (_pos("dfnum"), _finite_var("dfden", 4, "noncentral_f"), _nonneg("nonc")),
                fourth=lambda p: p["dfden"] > 8),
@@ -267,7 +266,7 @@ def _families() -> dict[str, Family]:
         Family("pareto", lambda p: (1 / (p["a"] - 1), p["a"] / ((p["a"] - 1) ** 2 * (p["a"] - 2))),
                (_finite_var("a", 2, "pareto"),), fourth=lambda p: p["a"] > 4),
         Family("poisson", lambda p: (p["lam"], p["lam"]), (_nonneg("lam"),),
-               sum_law=(lambda g, p, n, k: g.poisson(p["lam"] * n, k))),
+               sum_law=lambda g, p, n, k: g.poisson(p["lam"] * n, k)),
         Family("power",
                lambda p: (p["a"] / (p["a"] + 1), p["a"] / ((p["a"] + 1) ** 2 * (p["a"] + 2))),
                (_pos("a"),)),
@@ -278,9 +277,9 @@ def _families() -> dict[str, Family]:
         Family("standard_cauchy", lambda p: (math.nan, math.inf),
                rejected="the Cauchy distribution has no mean and infinite variance"),
         Family("standard_exponential", lambda p: (1.0, 1.0),
-               sum_law=(lambda g, p, n, k: g.standard_gamma(n, k))),
+               sum_law=lambda g, p, n, k: g.standard_gamma(n, k)),
         Family("standard_gamma", lambda p: (p["shape"], p["shape"]), (_nonneg("shape"),),
-               sum_law=(lambda g, p, n, k: g.standard_gamma(p["shape"] * n, k))),
+               sum_law=lambda g, p, n, k: g.standard_gamma(p["shape"] * n, k)),
         Family("standard_normal", lambda p: (0.0, 1.0),
                sum_law=lambda g, p, n, k: g.normal(0.0, np.sqrt(n), k)),
         Family("standard_t", lambda p: (0.0, p["df"] / (p["df"] - 2)),
@@ -297,7 +296,7 @@ def _families() -> dict[str, Family]:
         Family("vonmises", _vonmises_moments, (_nonneg("kappa"),)),
         Family("wald", lambda p: (p["mean"], p["mean"] ** 3 / p["scale"]),
                (_pos("mean"), _pos("scale")),
-               sum_law=(lambda g, p, n, k: g.wald(p["mean"] * n, p["scale"] * n * n, k))),
+               sum_law=lambda g, p, n, k: g.wald(p["mean"] * n, p["scale"] * n * n, k)),
         Family("weibull", lambda p: (math.gamma(1 + 1 / p["a"]),
                                      math.gamma(1 + 2 / p["a"]) - math.gamma(1 + 1 / p["a"]) ** 2),
                (_pos("a"),)),
