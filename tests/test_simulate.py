@@ -282,3 +282,20 @@ def test_degenerate_setting_has_no_optimal_weight(capsys: pytest.CaptureFixture[
     assert main(["simulate", "--local", "poisson(0)", "--n-local", "3", "--global",
                  "binomial(0, 0.5)", "--n-global", "3", "--reps", "1000"]) == 0
     assert "undefined" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("include_local", [False, True])
+@pytest.mark.parametrize("weighting", ["size", "uniform"])
+def test_truth_agrees_with_settings_engine(include_local: bool, weighting: str) -> None:
+    """The simulated settings' s_L, s_G, c, Delta equal the settings engine's derivation."""
+    settings = pytest.importorskip("modelavg_sym.settings")
+    build = getattr(settings, "pooled" if weighting == "size" else "uniform_federation", None)
+    if build is None:
+        pytest.skip("settings engine without pooled/uniform_federation")
+    nodes = [("exponential(2)", 5), ("poisson(3)", 10), ("uniform(0, 6)", 15)]
+    ref = build([5, 10, 15], [4, 3, 3], [2, 3, 3], include_local=include_local)
+    t = Setting.from_nodes(nodes, include_local=include_local, weighting=weighting).truth()
+    assert t.var_local == pytest.approx(float(ref.var_local), rel=1e-12)
+    assert t.var_global == pytest.approx(float(ref.var_global), rel=1e-12)
+    assert t.cov == pytest.approx(float(ref.cov), abs=1e-15)
+    assert t.bias == pytest.approx(float(ref.bias), rel=1e-12)
