@@ -39,12 +39,28 @@ def cache_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory, cache_dir) -> Path:
-    """One quick regenerate (no verification) into a temporary output root."""
-    out = tmp_path_factory.mktemp("regen")
-    assert main(["regenerate", "--out", str(out), "--no-verify", "--quiet",
-                 "--cache-dir", str(cache_dir)]) == 0
-    return out
+def two_runs(tmp_path_factory, cache_dir) -> tuple[Path, Path]:
+    """Two cold regenerates (no verification), in parallel fresh interpreters with
+    different PYTHONHASHSEED values: the first fills an empty cache (so later in-process
+    runs are warm), the second uses none."""
+    base = tmp_path_factory.mktemp("runs")
+    procs = []
+    for seed, cache in (("0", ["--cache-dir", str(cache_dir)]), ("31337", ["--no-cache"])):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "modelavg_sym", "regenerate", "--out", str(base / seed),
+             "--no-verify", "--quiet", *cache],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for p in procs:
+        _out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    return base / "0", base / "31337"
+
+
+@pytest.fixture(scope="module")
+def generated(two_runs) -> Path:
+    """The output root of one quick regenerate (no verification)."""
+    return two_runs[0]
 
 
 def test_every_registered_derivation_has_a_page_and_record(generated):
@@ -223,44 +239,33 @@ def test_verification_cached_by_content_and_seeded(tmp_path, monkeypatch):
         verification.verify_all(changed, cache_dir=tmp_path, jobs=1)
 
 
-_VERIFY_SNIPPET = """
-import json, sys
+_THMS = ("mse_in_terms_of_D", "second_derivative_is_2D")
+_VERIFY_SNIPPET = f"""
+import json
 from modelavg_sym.artifacts.verification import verify_all
 from modelavg_sym.theorems import all_theorems
-thms = {k: v for k, v in all_theorems().items()
-        if k in ("mse_in_terms_of_D", "second_derivative_is_2D")}
-print(json.dumps(verify_all(thms, cache_dir=None, jobs=int(sys.argv[1])), sort_keys=True))
+thms = {{k: v for k, v in all_theorems().items() if k in {_THMS!r}}}
+print(json.dumps(verify_all(thms, cache_dir=None, jobs=2), sort_keys=True))
 """
 
 
 def test_verification_statuses_deterministic_across_processes():
-    procs = [subprocess.Popen([sys.executable, "-c", _VERIFY_SNIPPET, jobs],
-                              env={**os.environ, "PYTHONHASHSEED": seed}, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for seed, jobs in (("0", "1"), ("4242", "2"))]
-    outs = []
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
-        outs.append(out)
-    assert outs[0] == outs[1]
-    recs = json.loads(outs[0])
-    assert len(recs) >= 6 and {r["status"] for r in recs} <= {"proved", "passed", "not-applicable"}
+    """In a worker pool under another hash seed, the records equal those computed here."""
+    proc = subprocess.Popen([sys.executable, "-c", _VERIFY_SNIPPET],
+                            env={**os.environ, "PYTHONHASHSEED": "4242"}, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    thms = {k: v for k, v in all_theorems().items() if k in _THMS}
+    here = verification.verify_all(thms, cache_dir=None, jobs=1)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert json.loads(out) == json.loads(json.dumps(here))
+    assert len(here) >= 6
+    assert {r["status"] for r in here} <= {"proved", "passed", "not-applicable"}
 
 
-def test_regenerate_byte_identical_across_hash_seeds(tmp_path):
-    """Two cold runs (no cache) in fresh interpreters with different PYTHONHASHSEED."""
-    procs = []
-    for seed in ("0", "31337"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "modelavg_sym", "regenerate", "--out", str(tmp_path / seed),
-             "--no-verify", "--no-cache", "--quiet"],
-            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    for p in procs:
-        _out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err.decode()
-    one, two = _files(tmp_path / "0"), _files(tmp_path / "31337")
+def test_regenerate_byte_identical_across_hash_seeds(two_runs):
+    """Two cold runs in fresh interpreters with different PYTHONHASHSEED values."""
+    one, two = _files(two_runs[0]), _files(two_runs[1])
     assert one.keys() == two.keys() and len(one) > 20
     assert [k for k in one if one[k] != two[k]] == []
 

@@ -85,7 +85,7 @@ _RENDER_SOURCE: list[str] = []
 
 def _render_source_hash() -> str:
     if not _RENDER_SOURCE:
-        _RENDER_SOURCE.append(source_hash(exclude=()))
+        _RENDER_SOURCE.append(source_hash(exclude=(), tracked_only=False))
     return _RENDER_SOURCE[0]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -203,9 +204,31 @@ def _math(notation: Notation, exprs: Sequence[sp.Basic]) -> list[str]:
     return [p.doprint(e) for e in exprs]
 
 
+def _theorem_env(thm: Any, statuses: Mapping[str, Mapping[str, str]],
+                 notation: Notation) -> list[str]:
+    """A theorem environment: statement, assumptions, claim and verification status."""
+    st = statuses.get(thm.name, {})
+    routes = ", ".join(f"{r}: {s}" for r, s in st.items()) or "no route run"
+    asm = _math(notation, stated(thm.assumptions))
+    claim = _math(notation, [thm.claim])[0]
+    src = getattr(thm, "source", "")
+    return [f"\\begin{{theorem}}[{tex_escape(thm.name)}"
+            + (f", {tex_escape(src)}" if src else "") + "]",
+            f"\\label{{thm:{thm.name}}}",
+            tex_escape(thm.statement),
+            "",
+            "Assumptions: " + (", ".join(f"${a}$" for a in asm) or "none") + ".",
+            "Claim:",
+            "\\begin{multline*}",
+            claim,
+            "\\end{multline*}",
+            f"Verification: {tex_escape(routes)}.",
+            "\\end{theorem}", ""]
+
+
 def document(
     derivs: Sequence[Derivation],
-    theorems: Mapping[str, object],
+    theorems: Mapping[str, Any],
     statuses: Mapping[str, Mapping[str, str]],
     notation: Notation,
     figures: Sequence[tuple[str, str]],
@@ -236,7 +259,7 @@ def document(
         "\\nTheoremsVerified{} are verified by at least one route and refuted by none.",
         "",
     ]
-    thm_by_deriv: dict[str, list[object]] = {}
+    thm_by_deriv: dict[str, list[Any]] = {}
     for thm in theorems.values():
         thm_by_deriv.setdefault(getattr(thm, "derivation", ""), []).append(thm)
     for d in derivs:
@@ -254,24 +277,13 @@ def document(
             out.append(f"\\input{{{eq.path[:-4]}}}")
         out.append("")
         for thm in thm_by_deriv.get(d.name, []):
-            name = thm.name  # type: ignore[attr-defined]
-            st = statuses.get(name, {})
-            routes = ", ".join(f"{r}: {s}" for r, s in st.items()) or "no route run"
-            asm, claim = (_math(notation, stated(thm.assumptions)),  # type: ignore[attr-defined]
-                          _math(notation, [thm.claim])[0])  # type: ignore[attr-defined]
-            src = getattr(thm, "source", "")
-            out += [f"\\begin{{theorem}}[{tex_escape(name)}"
-                    + (f", {tex_escape(src)}" if src else "") + "]",
-                    f"\\label{{thm:{name}}}",
-                    tex_escape(thm.statement),  # type: ignore[attr-defined]
-                    "",
-                    "Assumptions: " + (", ".join(f"${a}$" for a in asm) or "none") + ".",
-                    "Claim:",
-                    "\\begin{multline*}",
-                    claim,
-                    "\\end{multline*}",
-                    f"Verification: {tex_escape(routes)}.",
-                    "\\end{theorem}", ""]
+            out += _theorem_env(thm, statuses, notation)
+    known = {d.name for d in derivs}
+    others = [t for k, ts in thm_by_deriv.items() if k not in known for t in ts]
+    if others:
+        out += ["\\section{Further theorems}", ""]
+        for thm in others:
+            out += _theorem_env(thm, statuses, notation)
     if figures:
         out += ["\\section{Figures}", ""]
         for path, caption in figures:

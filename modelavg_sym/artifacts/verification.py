@@ -3,11 +3,12 @@
 Every (theorem, route) pair is run through :func:`modelavg_sym.verify.run` once per
 *content*: the cache key is a hash of the theorem's data (srepr of its assumptions, claim,
 variables, routes, ...), the route, the profile and the source of the package code that
-can change a verdict (everything except the presentation layers ``artifacts/`` and
-``commands/``).  Timestamps play no part.  Results are looked up, in order, in the cache
-directory (``.modelavg-cache/verify/``) and in the committed ``reports/verification.json``
-(so a fresh clone whose artifacts are current verifies nothing), and computed otherwise,
-in parallel worker processes.  Timings are dropped: they are not deterministic.
+can change a verdict (the git-tracked modules except the presentation layers
+``artifacts/`` and ``commands/``).  Timestamps play no part.  Results are looked up, in
+order, in the cache directory (``.modelavg-cache/verify/``) and in the committed
+``reports/verification.json`` (so a fresh clone whose artifacts are current verifies
+nothing), and computed otherwise, in parallel worker processes.  Timings are dropped:
+they are not deterministic.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -39,15 +41,33 @@ def stable_hash(*parts: str) -> str:
     return h.hexdigest()[:20]
 
 
-def source_hash(exclude: Iterable[str] = _PRESENTATION) -> str:
-    """Hash of the package's Python sources (sorted paths), minus ``exclude`` subpackages."""
+def _package_sources() -> list[Path]:
+    """The package's Python files: those git tracks when the package is in a git work tree
+    (so untracked scratch files do not change the hash), else every ``*.py`` file."""
+    try:
+        res = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=PACKAGE_DIR,
+                             capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        res = None
+    if res is not None and res.returncode == 0:
+        tracked = [PACKAGE_DIR / n for n in res.stdout.decode().split("\0") if n.endswith(".py")]
+        tracked = [p for p in tracked if p.is_file()]
+        if tracked:
+            return sorted(tracked)
+    return sorted(PACKAGE_DIR.rglob("*.py"))
+
+
+def source_hash(exclude: Iterable[str] = _PRESENTATION, tracked_only: bool = True) -> str:
+    """Hash of the package's Python sources (sorted paths, newlines normalised), minus the
+    ``exclude`` subpackages; ``tracked_only=False`` hashes every ``*.py`` file."""
     excl = tuple(exclude)
     parts: list[str] = []
-    for p in sorted(PACKAGE_DIR.rglob("*.py")):
+    files = _package_sources() if tracked_only else sorted(PACKAGE_DIR.rglob("*.py"))
+    for p in files:
         rel = p.relative_to(PACKAGE_DIR).as_posix()
         if rel.split("/", 1)[0] in excl:
             continue
-        parts += [rel, p.read_text(encoding="utf-8")]
+        parts += [rel, p.read_text(encoding="utf-8").replace("\r\n", "\n")]
     return stable_hash(*parts)
 
 
