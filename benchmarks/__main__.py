@@ -139,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if only is not None and name not in only:
             continue
         if flag and not getattr(args, flag) and only is None:
+            rows.append(row(f"{name}: not run (opt-in, takes minutes)", f"pass --{flag}", None,
+                            "-", None))
             continue
         print(f"... {name}", file=sys.stderr, flush=True)
         rows += _run_script(name, modname, args.quick, args.repeats)

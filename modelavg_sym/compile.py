@@ -228,10 +228,10 @@ def _printed(expr: sp.Expr, printer: Any) -> tuple[list[str], str]:
 def _check_terms(has_weight: bool) -> list[str]:
     """Validity conditions on the symbol names, each false for NaN (finite, s_L, s_G >= 0,
     Cauchy-Schwarz with the same slack as the reference checks)."""
-    terms = ["a >= -_MAX", "a <= _MAX"] if has_weight else []
-    return [*terms, "s_L >= 0.0", "s_L <= _MAX", "s_G >= 0.0", "s_G <= _MAX",
-            "Delta >= -_MAX", "Delta <= _MAX", "c >= -_MAX", "c <= _MAX",
-            "c*c <= s_L*s_G*_CS"]
+    terms = [f"{a} >= -_MAX", f"{a} <= _MAX"] if has_weight else []
+    return [*terms, f"{s_L} >= 0.0", f"{s_L} <= _MAX", f"{s_G} >= 0.0", f"{s_G} <= _MAX",
+            f"{Delta} >= -_MAX", f"{Delta} <= _MAX", f"{c} >= -_MAX", f"{c} <= _MAX",
+            f"{c}*{c} <= {s_L}*{s_G}*_CS"]
 
 
 def _scalar_source(name: str) -> str:
