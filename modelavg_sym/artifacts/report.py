@@ -170,8 +170,7 @@ def report_markdown(
             "review them here.", ""]
     out += [f"- [`{n}`](compiled/{n}.py)" for n in compiled]
     out += ["", "## Benchmarks", ""]
-    out.append("See [benchmarks.md](benchmarks.md) (written by the benchmark command, not "
-               "compared by `--check` since timings vary)." if benchmarks else
-               "No benchmark results yet: run the benchmark command to write "
-               "`reports/benchmarks.md`.")
+    out.append("See [benchmarks.md](benchmarks.md) (written by `modelavg-sym bench`; not "
+               "compared by `--check`, since timings vary)." if benchmarks else
+               "No benchmark results yet: `modelavg-sym bench` writes `reports/benchmarks.md`.")
     return "\n".join(out) + "\n"

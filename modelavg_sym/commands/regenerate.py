@@ -15,6 +15,7 @@ rendered files are cached by content hash in ``.modelavg-cache/`` at the project
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -92,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ValueError("the figures need matplotlib: pip install 'modelavg-sym[figures]'")
     t0 = time.perf_counter()
     root, out, cache = resolve_paths(args)
     notation = (nt.parse_spec(args.notation) if args.notation is not None
