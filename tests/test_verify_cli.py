@@ -39,8 +39,10 @@ def extra_theorem(monkeypatch):
     return add
 
 
-def test_json_all_five_routes_per_theorem(capsys):
-    no_smt = next(n for n, t in all_theorems().items() if "smt" not in t.routes)
+def test_json_all_five_routes_per_theorem(capsys, extra_theorem):
+    no_smt = extra_theorem(name="tmp_symbolic_only", assumptions=(),
+                           claim=sp.Eq((x + 1) ** 2, x**2 + 2 * x + 1, evaluate=False),
+                           routes=("symbolic",)).name
     names = [HEADLINE, no_smt]
     code, out, _ = run_cli(capsys, "--json", *(f"--theorem={n}" for n in names))
     assert code == 0
