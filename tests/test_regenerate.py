@@ -278,3 +278,20 @@ def test_output_root_is_the_project_root(monkeypatch, tmp_path):
     monkeypatch.delenv("MODELAVG_SYM_CACHE", raising=False)
     root, out, cache = regenerate.resolve_paths(ns)
     assert root == out == ROOT and cache == ROOT / ".modelavg-cache"
+
+
+def test_failed_theorem_is_reported_not_hidden(monkeypatch, tmp_path, cache_dir, capsys):
+    real = build.verify_all
+
+    def one_failure(theorems, *args, **kw):
+        recs = real(theorems, *args, **kw)
+        recs[0] = {**recs[0], "status": "failed", "detail": "counterexample (test)"}
+        return recs
+
+    monkeypatch.setattr(build, "verify_all", one_failure)
+    assert main(["regenerate", "--out", str(tmp_path), "--no-verify", "--quiet",
+                 "--cache-dir", str(cache_dir)]) == 0
+    first = next(iter(all_theorems().values()))
+    assert f"failed verification: {first.name}" in capsys.readouterr().err
+    page = (tmp_path / "derivations" / f"{first.derivation}.md").read_text()
+    assert f"### `{first.name}` ({first.source}): failed" in page

@@ -107,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         arts = collect(ctx)
         p = plan(arts, out, cache, progress)
     secs = time.perf_counter() - t0
+    failed = sorted(k for k, v in ctx.summaries.items() if v == "failed")
+    if failed:
+        print(f"regenerate: warning: {len(failed)} theorem(s) failed verification: "
+              f"{', '.join(failed)} (see reports/report.md)", file=sys.stderr)
     if args.check:
         msg = check_report(p)
         if msg:
