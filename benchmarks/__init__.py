@@ -45,7 +45,9 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1
 
 
 def fmt_s(seconds: float) -> str:
-    """Seconds in a readable unit."""
+    """Seconds in a readable unit (negative differences keep their sign)."""
+    if seconds < 0:
+        return "-" + fmt_s(-seconds)
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
