@@ -277,3 +277,96 @@ def collect(ctx: Context) -> list[Artifact]:
                          stable_hash(text), lambda: text.encode("utf-8")))
     arts.sort(key=lambda a: a.path)
     return arts
+
+
+# ----------------------------------------------------------------------- run-level cache
+#
+# A warm run should not even re-derive: when the package sources, the configuration and
+# the library versions are those of a previous run, its artifacts are the same bytes.  The
+# run record maps each path to the sha256 of its content (stored as a blob in the cache).
+
+_RUN_FORMAT = "1"
+_VERSIONED = ("sympy", "numpy", "matplotlib", "mpmath", "hypothesis", "z3-solver", "lark")
+
+
+def run_key(notation: Notation, profile: str, verify: bool, out_root: Path) -> str | None:
+    """Content hash of every input of a run, or ``None`` when something registered from
+    outside the package (a derivation, figure or theorem provider) makes the package
+    sources an incomplete description of the inputs."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import theorems
+
+    outside = [f.__module__ for f in registry_functions()
+               if not f.__module__.startswith("modelavg_sym")]
+    outside += [f.draw.__module__ for f in figs.FIGURES
+                if not f.draw.__module__.startswith("modelavg_sym")]
+    outside += [m for m in theorems.PROVIDERS if not m.startswith("modelavg_sym")]
+    if outside:
+        return None
+    vers = []
+    for dist in _VERSIONED:
+        try:
+            vers.append(f"{dist}={version(dist)}")
+        except PackageNotFoundError:
+            vers.append(f"{dist}=none")
+    bench = (out_root / "reports" / "benchmarks.md").is_file()
+    return stable_hash(_RUN_FORMAT, _render_source_hash(), sys.version, *vers, notation.key(),
+                       profile, str(verify), str(bench),
+                       ",".join(sorted(theorems._REGISTRY)))
+
+
+def registry_functions() -> list[DerivationFn]:
+    """The derivation generators registered so far (without importing providers)."""
+    from . import registry as reg
+
+    return list(reg._DERIVATIONS)
+
+
+def _blob_key(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_run(cache_dir: Path, key: str, arts: list[Artifact], failed: list[str]) -> None:
+    """Record a run: each artifact's path, generator, input hash and content blob."""
+    entries = []
+    for a in arts:
+        data = a.content(cache_dir)
+        bk = _blob_key(data)
+        blob = cache_dir / "blobs" / bk
+        if not blob.is_file():
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            tmp = blob.with_name(f".{bk}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, blob)
+        entries.append({"path": a.path, "generator": a.generator, "input_hash": a.input_hash,
+                        "blob": bk})
+    rec = cache_dir / "runs" / f"{key}.json"
+    rec.parent.mkdir(parents=True, exist_ok=True)
+    tmp = rec.with_name(f".{key}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"artifacts": entries, "failed": failed}), encoding="utf-8")
+    os.replace(tmp, rec)
+
+
+def load_run(cache_dir: Path, key: str) -> tuple[list[Artifact], list[str]] | None:
+    """The artifacts (contents loaded, checked against their sha256) of a recorded run."""
+    rec = cache_dir / "runs" / f"{key}.json"
+    try:
+        data = json.loads(rec.read_text(encoding="utf-8"))
+        arts = []
+        for e in data["artifacts"]:
+            content = (cache_dir / "blobs" / e["blob"]).read_bytes()
+            if _blob_key(content) != e["blob"]:
+                return None
+            arts.append(Artifact(e["path"], e["generator"], e["input_hash"],
+                                 _no_render, content))
+        return arts, list(data["failed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _no_render() -> bytes:  # pragma: no cover - contents of cached runs are preloaded
+    raise RuntimeError("cached artifact has no renderer")

@@ -110,8 +110,8 @@ def verification_json(records: Sequence[Mapping[str, Any]], profile: str,
                       routes: Sequence[str]) -> str:
     """``reports/verification.json``: every status with its cache key (content hash)."""
     return json.dumps({"_generated": BANNER, "profile": profile, "routes": list(routes),
-                       "results": [dict(sorted(r.items())) for r in records]},
-                      indent=1, ensure_ascii=False) + "\n"
+                       "results": list(records)},
+                      indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def compiled_source(name: str) -> str:

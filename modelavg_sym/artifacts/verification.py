@@ -207,7 +207,8 @@ def verify_all(
                     if progress:
                         progress(f"verified {thm.name} [{rt}]")
         for key, rec in computed:
-            rec = {**rec, "key": key}
+            # canonical key order at every level, as when read back from the cache
+            rec = json.loads(json.dumps({**rec, "key": key}, sort_keys=True))
             out[key] = rec
             if vdir is not None:
                 vdir.mkdir(parents=True, exist_ok=True)

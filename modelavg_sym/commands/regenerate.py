@@ -101,13 +101,23 @@ def run(args: argparse.Namespace) -> int:
                 else nt.from_pyproject(root / "pyproject.toml"))
     seeds = tuple(dict.fromkeys([out / "reports" / "verification.json",
                                  root / "reports" / "verification.json"]))
+    from ..artifacts.build import load_run, run_key, store_run
+
+    key = run_key(notation, args.profile, not args.no_verify, out) if cache else None
+    cached = load_run(cache, key) if cache and key else None
     with _progress(args.quiet) as progress:
-        ctx = make_context(notation, out, args.profile, cache, seeds, args.jobs, progress,
-                           verify=not args.no_verify)
-        arts = collect(ctx)
-        p = plan(arts, out, cache, progress)
+        if cached is not None:  # nothing changed since a recorded run: reuse its bytes
+            arts, failed = cached
+            p = plan(arts, out, None, progress)
+        else:
+            ctx = make_context(notation, out, args.profile, cache, seeds, args.jobs, progress,
+                               verify=not args.no_verify)
+            arts = collect(ctx)
+            p = plan(arts, out, cache, progress)
+            failed = sorted(k for k, v in ctx.summaries.items() if v == "failed")
+            if cache and key:
+                store_run(cache, key, arts, failed)
     secs = time.perf_counter() - t0
-    failed = sorted(k for k, v in ctx.summaries.items() if v == "failed")
     if failed:
         print(f"regenerate: warning: {len(failed)} theorem(s) failed verification: "
               f"{', '.join(failed)} (see reports/report.md)", file=sys.stderr)
