@@ -70,7 +70,7 @@ def _regenerate(out: Path, cache: Path, cwd: Path = ROOT) -> tuple[float, dict]:
     info = {"rc": proc.returncode, "modules": [], "stderr": proc.stderr.strip()}
     said = [ln for ln in (proc.stdout + "\n" + proc.stderr).splitlines()
             if ln.startswith("regenerate:")]
-    info["summary"] = said[-1] if said else ""
+    info["summary"] = (said[-1] if said else "").replace(str(out), "OUT")
     info["verified"] = any("verifying" in ln for ln in said)
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK):
