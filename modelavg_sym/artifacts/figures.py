@@ -190,9 +190,23 @@ MONTECARLO = Figure("montecarlo_agreement", "Monte Carlo agreement: simulated MS
                     draw_montecarlo_agreement)
 
 
+def _draw_risk_study(fig) -> None:  # type: ignore[no-untyped-def]
+    from ..risk import draw_risk_study
+
+    draw_risk_study(fig)
+
+
+RISK = Figure("risk_study", "Risk of estimated weights (issue 6): expected MSE of each "
+              "weight estimator relative to the local model, by heterogeneity tau^2 relative "
+              "to the noise, over node counts, sample sizes and noise families (ci profile; "
+              "bars: 2 standard errors). Above 1: the estimated weight hurts.",
+              _draw_risk_study)
+
+
 def figures() -> list[Figure]:
-    """Every figure: :data:`FIGURES`, and the Monte Carlo plot when simulation exists."""
-    return [*FIGURES, *([MONTECARLO] if simulation_available() else [])]
+    """Every figure: :data:`FIGURES`, the Monte Carlo plot when simulation exists, and the
+    risk study of estimated weights."""
+    return [*FIGURES, *([MONTECARLO, RISK] if simulation_available() else [])]
 
 
 def render(figure: Figure, fmt: str) -> bytes:

@@ -163,6 +163,12 @@ def report_markdown(
     for stem, caption in figures:
         out += [f"### {stem}", "", f"![{caption}](figures/{stem}.png)", "",
                 f"{caption} ([PDF](figures/{stem}.pdf))", ""]
+    if any(stem == "risk_study" for stem, _c in figures):
+        out += ["## Risk of estimated weights", "",
+                "When is an estimated weight worth it? The simulated risk of the local, "
+                "global, oracle, plugin, naive, random-effects and James-Stein estimates over "
+                "a grid of settings: [risk_study.md](risk_study.md) (table with standard "
+                "errors) and the figure above.", ""]
     out += ["## Verification", "",
             "Status of every theorem on every route that applies (– : route not listed for "
             "the theorem). Machine-readable: [verification.json](verification.json).", "",
