@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from .compile import beneficial_interval, benefit, min_mse, mse, optimal_weight
 from .errors import DataError, InvalidParameterError, UndefinedOptimumError
+from .multivariate import matrix_optimal_weight, scalar_optimal_weight_multivariate
+from .nestimators import optimal_weights
 from .personalize import personalize
 
 __version__ = "0.1.0"
@@ -22,8 +24,11 @@ __all__ = [
     "__version__",
     "beneficial_interval",
     "benefit",
+    "matrix_optimal_weight",
     "min_mse",
     "mse",
     "optimal_weight",
+    "optimal_weights",
     "personalize",
+    "scalar_optimal_weight_multivariate",
 ]
