@@ -71,7 +71,8 @@ class Theorem:
 _REGISTRY: dict[str, Theorem] = {}
 
 #: Modules that register theorems when imported, in report order.
-PROVIDERS: list[str] = ["modelavg_sym.theorems", "modelavg_sym.estimated"]
+PROVIDERS: list[str] = ["modelavg_sym.theorems", "modelavg_sym.estimated",
+                        "modelavg_sym.settings_theorems"]
 
 
 def register(thm: Theorem) -> Theorem:

@@ -147,3 +147,61 @@ def test_setting_from_mapping():
         S.setting_from_mapping({"setting": "nope", "n": [1], "var": [1], "mean": [0]})
     with pytest.raises(InvalidParameterError, match="var"):
         S.setting_from_mapping({"n": [1, 1], "mean": [0, 0]})
+
+
+# --------------------------------------------------------------------------- registered theorems
+
+def _my_theorems():
+    from modelavg_sym import settings_theorems
+    from modelavg_sym.theorems import all_theorems
+
+    all_theorems()
+    return settings_theorems._THEOREMS
+
+
+def test_theorems_registered_and_symbolic_route_proves_identities():
+    from modelavg_sym.theorems import all_theorems
+    from modelavg_sym.verify import run
+
+    registered = all_theorems()
+    thms = _my_theorems()
+    assert len(thms) >= 20
+    for thm in thms:
+        assert registered[thm.name] is thm
+        assert set(thm.routes) <= {"symbolic", "rational"}
+        if "symbolic" in thm.routes:
+            assert run(thm, "symbolic").status == "proved", thm.name
+
+
+@pytest.mark.parametrize("name", [
+    "pooled_with_local_weight_rescaled", "dk_coarse_optimum_is_core_weight",
+    "nestimators_adding_estimator_never_hurts", "simplex_K1_is_clipped_weight",
+    "matrix_weight_beats_scalar", "multivariate_scalar_weight_traces",
+])
+def test_rational_route_passes(name):
+    from modelavg_sym.theorems import get
+    from modelavg_sym.verify import run
+
+    _my_theorems()
+    res = run(get(name), "rational")
+    assert res.status == "passed" and res.examples >= 50, res
+
+
+def test_routes_reject_wrong_formulas():
+    import dataclasses
+
+    from modelavg_sym.theorems import get
+    from modelavg_sym.verify import rational, symbolic
+
+    _my_theorems()
+    thm = get("pooled_with_local_weight_rescaled")
+    n, _v, _m = S.node_symbols(2)
+    wrong = sp.Eq(thm.claim.lhs, thm.claim.rhs * (1 - n[0] / sum(n)) ** 2, evaluate=False)
+    assert symbolic.check(dataclasses.replace(thm, claim=wrong)).status == "failed"
+    assert rational.check(thm, claim=wrong).status == "failed"
+    ineq = get("matrix_weight_beats_scalar")
+    wrong_ineq = sp.Ge(ineq.claim.lhs, ineq.claim.rhs)  # matrix weight never better: false
+    assert rational.check(ineq, claim=wrong_ineq).status == "failed"
+    shrink = get("known_global_random_bias_shrinkage")
+    wrong_shrink = sp.Eq(shrink.claim.lhs, shrink.claim.rhs ** 2, evaluate=False)
+    assert rational.check(shrink, claim=wrong_shrink).status == "failed"
