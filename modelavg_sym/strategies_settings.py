@@ -56,4 +56,9 @@ def multivariate_points(draw: st.DrawFn, d: int = 2) -> dict[sp.Symbol, sp.Ratio
         out[bias[i]] = sp.Rational(x.numerator, x.denominator)
     x = draw(rationals(4))
     out[a] = sp.Rational(x.numerator, x.denominator)
+    # M = E[(G - L)(G - L)'] for theorems stated in (S_L, C, Delta, M) coordinates
+    M = (SL + SG - C - C.T + bias * bias.T).subs(out)
+    for i in range(d):
+        for j in range(i, d):
+            out[sp.Symbol(f"M_{i + 1}{j + 1}", real=True)] = M[i, j]
     return out
