@@ -98,8 +98,37 @@ def test_only_irrational_counterexamples_are_marked():
     out = smt.prove((), sp.Ne(x**2, 2), (x,))
     assert out.status == "refuted"
     assert not out.exact
-    assert "irrational" in out.detail
+    assert "irrational" in out.detail and "sqrt(2)" in out.detail  # checked exactly
     assert abs(out.counterexample[x] ** 2 - 2) < sp.Rational(1, 10**20)
+
+
+def test_unchecked_irrational_model_is_unknown_not_refuted(monkeypatch):
+    # If the exact algebraic point cannot be confirmed (here: it is replaced by its
+    # rational approximation, where x**2 != 2 holds), there is no checked counterexample.
+    monkeypatch.setattr(smt, "_algebraic_value", lambda v: smt._model_value(v)[0],
+                        raising=False)
+    out = smt.prove((), sp.Ne(x**2, 2), (x,))
+    assert out.status == "unknown", out.detail
+    assert "irrational" in out.detail
+
+
+@pytest.mark.parametrize(("assumptions", "claim", "variables"), [
+    ((x < 1,), sp.sqrt(x - 1) < 0, (x,)),          # sqrt(x - 1) undefined wherever x < 1
+    ((x > 0, x < 0), x > 5, (x,)),                 # contradictory assumptions
+    ((pos < 0,), pos > 5, (pos,)),                 # contradicts the symbol's domain
+    ((x > 0,), 1 / (x - sp.Abs(x)) > 0, (x,)),     # claim defined nowhere
+])
+def test_vacuous_hypotheses_are_not_proved(assumptions, claim, variables):
+    out = smt.prove(assumptions, claim, variables)
+    assert out.status == "failed", out
+    assert out.detail == smt.VACUOUS
+
+
+def test_vacuous_theorem_fails_the_route():
+    thm = Theorem(name="vacuous_demo", statement="vacuous", assumptions=(x < 1,),
+                  claim=sp.sqrt(x - 1) < 0, variables=(x,), routes=("smt",))
+    res = smt.check(thm)
+    assert res.status == "failed" and "vacuous" in res.detail
 
 
 def test_outside_fragment_is_unknown():

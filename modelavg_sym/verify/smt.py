@@ -67,7 +67,10 @@ from .rational import holds
 #: Seconds per z3 query for each profile (override with MODELAVG_SMT_TIMEOUT).
 TIMEOUTS: dict[str, float] = {"ci": 10.0, "dev": 10.0, "thorough": 60.0}
 
-SmtStatus = Literal["proved", "refuted", "unknown"]
+SmtStatus = Literal["proved", "refuted", "unknown", "failed"]
+
+#: ``Outcome.detail`` of a theorem whose hypotheses can never hold.
+VACUOUS = "vacuous: hypotheses are unsatisfiable"
 
 
 class NotInFragment(ValueError):
@@ -303,10 +306,13 @@ class Outcome:
     """Result of proving ``assumptions ⇒ claim``.
 
     Attributes:
-        status: ``proved``, ``refuted`` or ``unknown``.
+        status: ``proved``, ``refuted``, ``unknown``, or ``failed`` when the hypotheses
+            (domain, assumptions and the claim's definedness) are unsatisfiable, so that a
+            proof would be vacuous.
         counterexample: for ``refuted``, exact values of the variables.
         exact: False when some counterexample value is a rational approximation of an
-            irrational algebraic number that could not be replaced by a rational point.
+            irrational algebraic number that could not be replaced by a rational point
+            (the counterexample was then checked at the exact algebraic point).
         definedness: ``implied`` (the assumptions imply every denominator in the claim is
             non-zero), ``assumed`` (proved where the claim is defined) or ``unknown``.
         detail: one line for humans.
@@ -325,6 +331,17 @@ def _solver(timeout: float, ctx: z3.Context) -> z3.Solver:
     s = z3.SolverFor("QF_NRA", ctx=ctx)
     s.set("timeout", max(1, int(timeout * 1000)))
     return s
+
+
+def _algebraic_value(v: z3.ExprRef) -> sp.Expr:
+    """The exact real algebraic number of a z3 model entry (a radical or ``CRootOf``)."""
+    if z3.is_rational_value(v):
+        return _model_value(v)[0]
+    coeffs = [sp.Integer(int(str(k))) for k in v.poly()]   # ascending powers
+    t = sp.Dummy("t")
+    poly = sp.Poly(sum(k * t**i for i, k in enumerate(coeffs)), t)
+    approx = _model_value(v)[0]
+    return min(sp.real_roots(poly), key=lambda r: abs(sp.N(r - approx, 40)))
 
 
 def _model_value(v: z3.ExprRef) -> tuple[sp.Rational, bool]:
@@ -397,6 +414,17 @@ def prove(assumptions: Sequence[sp.Basic], claim: sp.Basic, variables: Sequence[
         return done(Outcome("unknown", detail=f"z3 gave up ({s.reason_unknown()}) "
                                               f"with a time limit of {timeout:g} s per query"))
     if res == z3.unsat:
+        # unsat is only a proof if there is something to prove: the hypotheses (with the
+        # claim's definedness) must be satisfiable, else every claim would be "proved".
+        sv = _solver(timeout, tr.ctx)
+        sv.add(*base, *claim_defined)
+        rv = sv.check()
+        if rv == z3.unsat:
+            return done(Outcome("failed", detail=VACUOUS))
+        if rv == z3.unknown:
+            return done(Outcome("unknown", detail="could not show the hypotheses satisfiable "
+                                                  f"(z3: {sv.reason_unknown()}) with a time "
+                                                  f"limit of {timeout:g} s per query"))
         definedness = "implied"
         if claim_defined:
             s2 = _solver(timeout, tr.ctx)
@@ -427,24 +455,44 @@ def prove(assumptions: Sequence[sp.Basic], claim: sp.Basic, variables: Sequence[
             return done(Outcome("unknown", detail="counterexample over the reals only; "
                                                   "no integral one found by rounding"))
     point: dict[sp.Symbol, sp.Rational] = {}
+    raw = {sym: model.eval(tr.vars[sym], model_completion=True) for sym in variables}
     exact = True
     for sym in variables:
-        val, ok = _model_value(model.eval(tr.vars[sym], model_completion=True))
+        val, ok = _model_value(raw[sym])
         point[sym] = val
         exact = exact and ok
     if not exact:
         better = _rational_nearby(assumptions, claim, point)
         if better is not None:
             point, exact = better, True
-    checked = is_counterexample(assumptions, claim, point)
-    if exact and not checked:
-        return done(Outcome("unknown", counterexample=point, exact=exact,
-                            detail="z3 model does not violate the claim in exact sympy "
-                                   f"arithmetic (translation problem?): {format_point(point)}"))
-    detail = f"counterexample {format_point(point)}"
-    if not exact:
-        detail += " (irrational; values are 30-digit rational approximations)"
-    return done(Outcome("refuted", counterexample=point, exact=exact, detail=detail))
+    if exact:
+        checked = is_counterexample(assumptions, claim, point)
+        if not checked:
+            return done(Outcome("unknown", counterexample=point, exact=exact,
+                                detail="z3 model does not violate the claim in exact sympy "
+                                       f"arithmetic (translation problem?): "
+                                       f"{format_point(point)}"))
+        return done(Outcome("refuted", counterexample=point, exact=True,
+                            detail=f"counterexample {format_point(point)}"))
+    # Only an irrational model: check it at the exact algebraic point.
+    try:
+        algebraic = {sym: _algebraic_value(v) for sym, v in raw.items()}
+        checked = is_counterexample(assumptions, claim, algebraic)
+    except Exception as exc:  # sympy could not decide at the algebraic point
+        return done(Outcome("unknown", counterexample=point, exact=False,
+                            detail="z3's counterexample is irrational and could not be "
+                                   f"checked exactly ({exc}); approximately "
+                                   f"{format_point(point)}"))
+    if not checked:
+        return done(Outcome("unknown", counterexample=point, exact=False,
+                            detail="z3's counterexample is irrational, no rational point "
+                                   "near it is a counterexample, and the exact algebraic "
+                                   "point could not be confirmed to violate the claim; "
+                                   f"approximately {format_point(point)}"))
+    exact_txt = "{" + ", ".join(f"{k}: {v}" for k, v in algebraic.items()) + "}"
+    return done(Outcome("refuted", counterexample=point, exact=False,
+                        detail=f"counterexample {exact_txt} (irrational; checked exactly; "
+                               "values reported as 30-digit rational approximations)"))
 
 
 def format_point(point: Mapping[sp.Symbol, sp.Rational]) -> str:
