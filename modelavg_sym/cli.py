@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "modelavg_sym.commands.personalize",
     "modelavg_sym.commands.verify",
     "modelavg_sym.commands.simulate",
+    "modelavg_sym.commands.sweep",
     "modelavg_sym.commands.regenerate",
     "modelavg_sym.commands.bench",
 )

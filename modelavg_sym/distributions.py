@@ -523,6 +523,46 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+#: Largest |exponent| of ``**`` in a spec, and largest magnitude of an integer literal
+#: result (beyond either no float parameter can be finite; checked before computing).
+MAX_EXPONENT = 10_000
+MAX_INT_BITS = 1100
+
+
+def _arith(op: ast.operator, x: Any, y: Any, where: str) -> Any:
+    """``x op y`` for literals, bounded: no huge powers, no overflow, no division by zero,
+    no complex results; each failure is an :class:`InvalidParameterError` naming ``where``."""
+    if x is None or y is None:
+        raise InvalidParameterError(where, "must be a number", "None in arithmetic")
+    text = f"{x!r} {type(op).__name__.lower()} {y!r}"
+    if isinstance(op, ast.Pow):
+        if abs(y) > MAX_EXPONENT:
+            raise InvalidParameterError(where, f"exponents must be at most {MAX_EXPONENT} in "
+                                        "absolute value", f"got {y!r}")
+        if (isinstance(x, int) and isinstance(y, int) and y > 0 and abs(x) > 1
+                and x.bit_length() * y > MAX_INT_BITS):
+            raise InvalidParameterError(where, "must be a finite float64 number",
+                                        f"{x!r} ** {y!r} is too large")
+    try:
+        out = _BINOPS[type(op)](x, y)
+    except ZeroDivisionError:
+        raise InvalidParameterError(where, "must be a finite number",
+                                    f"division by zero in {text}") from None
+    except OverflowError:
+        raise InvalidParameterError(where, "must be a finite float64 number",
+                                    f"overflow in {text}") from None
+    if isinstance(out, complex):
+        raise InvalidParameterError(where, "must be a real number", f"{text} is complex")
+    if isinstance(out, int) and out.bit_length() > MAX_INT_BITS:
+        raise InvalidParameterError(where, "must be a finite float64 number",
+                                    f"{text} is too large")
+    if isinstance(out, float) and not math.isfinite(out) and math.isfinite(x) \
+            and math.isfinite(y):
+        raise InvalidParameterError(where, "must be a finite float64 number",
+                                    f"overflow in {text}")
+    return out
+
+
 def _number(node: ast.AST, where: str) -> Any:
     """A numeric literal (or arithmetic of literals), True/False or None."""
     if isinstance(node, ast.Constant) and (node.value is None
@@ -532,7 +572,7 @@ def _number(node: ast.AST, where: str) -> Any:
         v = _number(node.operand, where)
         return -v if isinstance(node.op, ast.USub) else +v
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _BINOPS[type(node.op)](_number(node.left, where), _number(node.right, where))
+        return _arith(node.op, _number(node.left, where), _number(node.right, where), where)
     if isinstance(node, ast.Name) and node.id in ("inf", "nan", "pi", "e"):
         return {"inf": math.inf, "nan": math.nan, "pi": math.pi, "e": math.e}[node.id]
     raise InvalidParameterError(where, "must be a number", f"got {ast.unparse(node)!r}")
@@ -547,6 +587,9 @@ def _coerce(fam: Family, params: dict[str, Any]) -> dict[str, Any]:
                 continue
             if isinstance(v, bool) or not float(v).is_integer():
                 raise InvalidParameterError(k, "must be an integer", f"got {v!r}")
+            if abs(int(v)) > INT64_MAX:
+                raise InvalidParameterError(k, "must fit a 64-bit integer, |value| <= 2^63-1",
+                                            f"got {v!r}")
             out[k] = int(v)
         elif k == "endpoint":
             out[k] = bool(v)
@@ -556,7 +599,7 @@ def _coerce(fam: Family, params: dict[str, Any]) -> dict[str, Any]:
             f = float(v)
             if not math.isfinite(f):
                 raise InvalidParameterError(k, "must be finite", f"got {f}")
-            out[k] = f
+            out[k] = f + 0.0  # -0.0 is 0.0 (numpy would reject a scale of -0.0 as '< 0')
     return out
 
 
@@ -580,7 +623,25 @@ def make(family: str, *args: Any, **kwargs: Any) -> Numpy:
         if not con.test(params):
             raise InvalidParameterError(con.parameter, con.text,
                                         f"{family} got {con.parameter}={params[con.parameter]!r}")
-    return Numpy(family, params)
+    try:
+        dist = Numpy(family, params)
+    except (OverflowError, ZeroDivisionError):
+        args = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+        raise InvalidParameterError(family, _MOMENTS_TEXT, f"the mean or variance of "
+                                    f"{family}({args}) overflows float64") from None
+    if not (math.isfinite(dist.mean) and math.isfinite(dist.var)
+            and abs(dist.mean) <= MAX_MEAN and dist.var <= MAX_MEAN**2):
+        raise InvalidParameterError(family, _MOMENTS_TEXT, f"{dist.spec} has mean "
+                                    f"{dist.mean:.6g}, variance {dist.var:.6g}")
+    return dist
+
+
+#: Largest |mean| and standard deviation of a node distribution: squared errors, their
+#: variances and 4th-order power sums must stay finite in float64 (1e50^4 = 1e200).
+MAX_MEAN = 1e50
+INT64_MAX = 2**63 - 1
+_MOMENTS_TEXT = (f"parameters must give a finite mean and variance with |mean| <= {MAX_MEAN:g} "
+                 f"and standard deviation <= {MAX_MEAN:g}")
 
 
 def _from_ast(node: ast.AST) -> Distribution:
@@ -607,7 +668,9 @@ def _from_ast(node: ast.AST) -> Distribution:
         return make(name)  # raises, listing the known families
     if any(k.arg is None for k in node.keywords):
         raise InvalidParameterError(name, "does not accept **kwargs")
-    args = [_number(a, f"{name} argument {i + 1}") for i, a in enumerate(node.args)]
+    names = list(FAMILIES[name].signature.parameters)
+    args = [_number(a, names[i] if i < len(names) else f"{name} argument {i + 1}")
+            for i, a in enumerate(node.args)]
     kwargs = {k.arg: _number(k.value, str(k.arg)) for k in node.keywords if k.arg}
     return make(name, *args, **kwargs)
 

@@ -26,7 +26,11 @@ local, global, and the oracle a* (true s_L, s_G and the realised Delta_j, via th
 :func:`modelavg_sym.optimal_weight`).  Reported: the normalised risk
 E[mean_j (estimate_j - mu_j)^2] / (sigma^2 / n) (the local model has risk 1) with its
 standard error over replications, and the benefit over the local model (paired).
-Seeds: ``SeedSequence([seed, k, n, ratio * 1000, noise index])`` per setting.
+Seeds and execution: the grid's cells (settings) in table order are independent tasks;
+cell t draws from ``SeedSequence(seed).spawn(...)[t]`` (:func:`modelavg_sym.simulate.task_seed`)
+and the cells run through :func:`modelavg_sym.simulate.parallel_map` (this process, local
+worker processes, or a Dask scheduler), rows concatenated in cell order, so the table is
+bitwise identical for any number of workers and either backend.
 """
 
 from __future__ import annotations
@@ -198,14 +202,16 @@ def _block_estimates(rng: np.random.Generator, k: int, n: int, tau2: float, nois
 
 
 def simulate_setting(k: int, n: int, ratio: float, noise: str, reps: int, seed: int,
-                     sigma: float = 1.0) -> list[dict[str, Any]]:
+                     cell: int = 0, sigma: float = 1.0) -> list[dict[str, Any]]:
     """One setting of the risk study: a row per method (see the module docstring).
 
-    Replications are drawn in blocks of at most :data:`BLOCK_DRAWS` single values, in
-    order from one generator, so memory stays bounded for large k n reps.
+    The generator is ``SeedSequence(seed).spawn(...)[cell]``.  Replications are drawn in
+    blocks of at most :data:`BLOCK_DRAWS` single values, in order from that generator, so
+    memory stays bounded for large k n reps.
     """
-    ss = np.random.SeedSequence([seed, k, n, round(ratio * 1000), list(NOISES).index(noise)])
-    rng = np.random.default_rng(ss)
+    from .simulate import task_seed
+
+    rng = np.random.Generator(np.random.PCG64(task_seed(seed, cell)))
     tau2 = ratio * sigma**2 / n
     block = max(1, BLOCK_DRAWS // (k * n))
     scale = sigma**2 / n
@@ -229,16 +235,40 @@ def simulate_setting(k: int, n: int, ratio: float, noise: str, reps: int, seed: 
     return rows
 
 
-def risk_table(profile: str = "ci", grid: RiskGrid | None = None) -> list[dict[str, Any]]:
+def grid_cells(grid: RiskGrid) -> list[tuple[str, int, int, float]]:
+    """The settings (noise, k, n, tau2_ratio) of ``grid`` in table order (cell index =
+    position; it selects the cell's spawned seed)."""
+    return [(noise, k, n, ratio) for noise in grid.noises for k in grid.nodes
+            for n in grid.sizes for ratio in grid.ratios]
+
+
+def risk_table(profile: str = "ci", grid: RiskGrid | None = None, *, workers: int = 1,
+               scheduler: Any = None, progress: bool | None = None) -> list[dict[str, Any]]:
     """The risk study over ``PROFILES[profile]`` (or ``grid``): one dict per setting and
-    method, sorted by (noise, nodes, n, tau2_ratio, method order).  Deterministic."""
-    g = grid if grid is not None else PROFILES[profile]
+    method, sorted by (noise, nodes, n, tau2_ratio, method order).
+
+    Cells run through :func:`modelavg_sym.simulate.parallel_map` with ``workers`` local
+    processes or on a Dask ``scheduler`` (address, ``LocalCluster`` or ``Client``); each
+    cell seeds itself from ``SeedSequence(grid.seed).spawn(...)[cell]``, so the table is
+    deterministic and bitwise identical for any backend and number of workers.
+    """
+    from .errors import InvalidParameterError
+    from .simulate import parallel_map
+
+    if grid is None:
+        if profile not in PROFILES:
+            raise InvalidParameterError("profile", f"must be one of {', '.join(PROFILES)}",
+                                        f"got {profile!r}")
+        grid = PROFILES[profile]
+    g = grid
+    cells = grid_cells(g)
     rows: list[dict[str, Any]] = []
-    for noise in g.noises:
-        for k in g.nodes:
-            for n in g.sizes:
-                for ratio in g.ratios:
-                    rows.extend(simulate_setting(k, n, ratio, noise, g.reps, g.seed))
+    for cell_rows in parallel_map(simulate_setting, len(cells),
+                                  lambda t: (cells[t][1], cells[t][2], cells[t][3],
+                                             cells[t][0], g.reps, g.seed, t),
+                                  workers=workers, scheduler=scheduler, progress=progress,
+                                  label="risk study"):
+        rows.extend(cell_rows)
     return rows
 
 

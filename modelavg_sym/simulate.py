@@ -13,9 +13,13 @@ derived from the nodes' true moments by linearity (:mod:`modelavg_sym.moments`),
 predicted MSE and a* come from the compiled API (:mod:`modelavg_sym.compile`).
 
 Each task (a fixed block of replications) returns the power sums
-S_ij = sum e_L^i e_G^j, i + j <= 4, of the errors e_L = L - theta, e_G = G - theta.  Every
-estimate below is a polynomial in (e_L, e_G) of degree <= 2 whose mean and standard error
-follow from those sums:
+S_ij = sum d_L^i d_G^j, i + j <= 4, of the *centred* errors d_L = e_L - 0 and
+d_G = e_G - Delta, where e_L = L - theta, e_G = G - theta and (0, Delta) is the predicted
+mean of (e_L, e_G).  Every estimate below is a polynomial p in (e_L, e_G) of degree <= 2;
+it is re-expanded about the shift, p = p0 + q(d_L, d_G) with q(0, 0) = 0, and its mean
+is p0 + mean(q), its variance mean(q^2) - mean(q)^2.  Centring keeps that difference
+well conditioned when the bias is large next to the noise (raw sums about theta lose
+every significant digit of the variance once Delta^2 >> s_L / sqrt(eps)):
 
 * empirical MSE(a) = mean of ((1-a) e_L + a e_G)^2, standard error sd/sqrt(R);
 * empirical benefit B(a) = mean of e_L^2 - ((1-a) e_L + a e_G)^2 (paired, so its
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -221,13 +226,15 @@ def task_seed(seed: int, index: int) -> np.random.SeedSequence:
                                   pool_size=root.pool_size)
 
 
-def run_task(setting: Setting, theta: float, reps: int, seed: int, index: int) -> Poly:
-    """One task: ``reps`` replications from the task's own seed; returns power sums."""
+def run_task(setting: Setting, theta: float, reps: int, seed: int, index: int,
+             shift: float = 0.0) -> Poly:
+    """One task: ``reps`` replications from the task's own seed; returns the power sums of
+    (L - theta, G - theta - shift) (``shift`` = the predicted Delta: centred sums)."""
     rng = np.random.Generator(np.random.PCG64(task_seed(seed, index)))
     total = np.zeros((5, 5))
     for b0 in range(0, reps, BLOCK_REPS):
         loc, glob = setting.draw(rng, min(BLOCK_REPS, reps - b0))
-        total += power_sums(loc - theta, glob - theta)
+        total += power_sums(loc - theta, (glob - theta) - shift)
     return total
 
 
@@ -268,6 +275,28 @@ def _ordered(submit: Callable[[int], Any], n: int, window: int,
         yield result(pending.popleft())
 
 
+_ADDRESS = re.compile(r"(?:(tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)"
+                      r":([0-9]{1,5})/?")
+
+
+def check_scheduler_address(address: str) -> str:
+    """Validate a Dask scheduler address without connecting: ``SCHEME://HOST:PORT`` with
+    SCHEME one of tcp, tls, ws, wss, ucx (``HOST:PORT`` means tcp), or ``inproc://NAME``.
+
+    Raises:
+        InvalidParameterError: anything else (so no Client is half-built from garbage).
+    """
+    addr = address.strip() if isinstance(address, str) else address
+    if isinstance(addr, str) and addr.startswith("inproc://") and len(addr) > len("inproc://"):
+        return addr
+    m = _ADDRESS.fullmatch(addr) if isinstance(addr, str) else None
+    if m is None or not 1 <= int(m.group(3)) <= 65535:
+        raise InvalidParameterError("scheduler", "must be an address like tcp://HOST:PORT "
+                                    "(schemes tcp, tls, ws, wss, ucx, inproc; port 1-65535)",
+                                    f"got {address!r}")
+    return addr if m.group(1) else f"tcp://{addr}"
+
+
 def _dask_client(scheduler: Any) -> tuple[Any, bool]:
     """(client, owned): a dask.distributed Client for an address, LocalCluster or Client."""
     try:
@@ -277,8 +306,8 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
                                     "(pip install modelavg-sym[distributed])") from exc
     if isinstance(scheduler, Client):
         return scheduler, False
-    if isinstance(scheduler, str) and not scheduler.strip():
-        raise InvalidParameterError("scheduler", "must be an address like tcp://HOST:PORT")
+    if isinstance(scheduler, str):
+        scheduler = check_scheduler_address(scheduler)
     try:
         return Client(scheduler, set_as_default=False, timeout="20s"), True
     except (OSError, TimeoutError) as exc:
@@ -382,6 +411,20 @@ def _pad(p: Poly) -> Poly:
     return out
 
 
+def _recentre(p: Poly, shift: float) -> Poly:
+    """p(e_L, e_G) rewritten as a polynomial in (d_L, d_G) = (e_L, e_G - shift):
+    e_G^j = sum_k C(j, k) d_G^k shift^(j-k) (binomial expansion, total degree kept)."""
+    p = _pad(p)
+    if shift == 0:
+        return p
+    out = np.zeros((5, 5))
+    for (i, j), x in np.ndenumerate(p):
+        if x:
+            for k in range(j + 1):
+                out[i, k] += x * math.comb(j, k) * shift ** (j - k)
+    return out
+
+
 def _x_poly(weight: float) -> Poly:
     """theta_a - theta = (1-a) e_L + a e_G."""
     return np.array([[0.0, weight], [1.0 - weight, 0.0]])
@@ -435,7 +478,8 @@ class Comparison:
 class SimulationResult:
     """Power sums of R replications and everything estimated from them.
 
-    ``moments[i, j]`` = mean over replications of e_L^i e_G^j (i + j <= 4).
+    ``moments[i, j]`` = mean over replications of d_L^i d_G^j (i + j <= 4), the errors
+    centred at their predicted means: d_L = e_L, d_G = e_G - ``shift`` (``shift`` = Delta).
     """
 
     setting: Setting
@@ -446,20 +490,30 @@ class SimulationResult:
     confidence: float = CONFIDENCE
     tasks: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    shift: float = 0.0
 
     @property
     def ci_valid(self) -> bool:
         return self.setting.ci_valid
 
     def mean(self, p: Poly) -> float:
-        """Empirical mean of the polynomial ``p`` in (e_L, e_G)."""
-        return float((_pad(p) * self.moments).sum())
+        """Empirical mean of the polynomial ``p`` in (e_L, e_G) (degree <= 4)."""
+        return float((_recentre(p, self.shift) * self.moments).sum())  # moments[0, 0] = 1
 
     def estimate(self, p: Poly) -> tuple[float, float]:
-        """(mean, standard error) of the polynomial ``p`` (degree <= 2) over replications."""
-        m = self.mean(p)
-        var = max(self.mean(_square(p)) - m * m, 0.0) * self.reps / max(self.reps - 1, 1)
-        return m, math.sqrt(var / self.reps)
+        """(mean, standard error) of the polynomial ``p`` (degree <= 2) over replications.
+
+        With p = p0 + q(d_L, d_G), q(0, 0) = 0 (:func:`_recentre`): mean = p0 + mean(q) and
+        sample variance (mean(q^2) - mean(q)^2) R/(R-1); the centred q keeps the
+        subtraction well conditioned whatever the bias.
+        """
+        q = _recentre(p, self.shift)
+        p0 = float(q[0, 0])
+        q[0, 0] = 0.0
+        mq = float((q * self.moments).sum())
+        var = (max(float((_square(q) * self.moments).sum()) - mq * mq, 0.0)
+               * self.reps / max(self.reps - 1, 1))
+        return p0 + mq, math.sqrt(var / self.reps)
 
     def empirical_mse(self, weights: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], ...]:
         """(mean, se) of (theta_a - theta)^2 per weight."""
@@ -503,9 +557,8 @@ class SimulationResult:
         if not ev > 0:
             return math.nan, math.nan
         a_hat = eu / ev
-        resid = _pad(u) - a_hat * _pad(v)
-        var = max(self.mean(_square(resid)) - (eu - a_hat * ev) ** 2, 0.0)
-        return a_hat, math.sqrt(var / self.reps) / ev
+        _, se = self.estimate(_pad(u) - a_hat * _pad(v))  # mean 0 by construction
+        return a_hat, se / ev
 
     def optimal_weight(self) -> float:
         """a* from the compiled API (nan when D = 0)."""
@@ -571,6 +624,9 @@ def simulate(setting: Setting, reps: int, seed: int = 0, *, workers: int = 1,
         progress: progress bar (``None``: on a TTY for runs of 16 tasks or more).
     """
     reps = _check_n("reps", reps)
+    if reps < 2:
+        raise InvalidParameterError("reps", "must be an integer >= 2 (a standard error needs "
+                                    "two replications)", f"got {reps}")
     workers = _check_n("workers", workers)
     task_reps = _check_n("task_reps", task_reps)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
@@ -579,12 +635,14 @@ def simulate(setting: Setting, reps: int, seed: int = 0, *, workers: int = 1,
     truth = setting.truth()
     sizes = _tasks(reps, task_reps)
     sums = np.zeros((5, 5))
-    for res in parallel_map(run_task, len(sizes), lambda t: (sizes[t], int(seed), t),
+    shift = truth.bias  # predicted E[G - theta]: centred power sums (see module docstring)
+    for res in parallel_map(run_task, len(sizes),
+                            lambda t: (sizes[t], int(seed), t, shift),
                             shared=(setting, truth.theta), workers=workers,
                             scheduler=scheduler, progress=progress, label="simulating"):
         sums += res  # in task order: bitwise identical for any backend
     return SimulationResult(setting, reps, int(seed), truth, sums / reps, confidence,
-                            tasks=len(sizes))
+                            tasks=len(sizes), shift=shift)
 
 
 def simulate_two(local: str | Distribution, n_local: int, global_: str | Distribution,

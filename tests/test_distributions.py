@@ -265,3 +265,38 @@ def test_fourth_moment_flags() -> None:
     assert not parse("standard_t(3)").finite_fourth_moment
     assert parse("standard_t(5)").finite_fourth_moment
     assert parse("lognormal(0, 2)").finite_fourth_moment
+
+
+@pytest.mark.parametrize("spec, param", [
+    ("normal(9**9**9)", "loc"),            # would hang: exponent bounded before computing
+    ("normal(10**400)", "loc"),            # integer beyond any float64
+    ("normal(1/0)", "loc"),                # ZeroDivisionError
+    ("normal(0, scale=0**-1)", "scale"),   # ZeroDivisionError in a power
+    ("normal(2.0**10000)", "loc"),         # OverflowError
+    ("normal(1e308*10)", "loc"),           # silent overflow to inf
+    ("normal((-8)**0.5)", "loc"),          # complex result
+    ("binomial(n=1e30, p=0.5)", "n"),      # does not fit numpy's int64
+    ("normal(1e200)", "normal"),           # mean beyond the float64-safe bound
+    ("uniform(0, 1e308)", "uniform"),      # variance overflows
+    ("exponential(1e200)", "exponential"),
+    ("gamma(1e-300, 1e300)", "gamma"),
+])
+def test_unbounded_literals_and_moments_are_rejected(spec: str, param: str) -> None:
+    with pytest.raises(InvalidParameterError) as exc:
+        parse(spec)
+    assert exc.value.parameter == param
+
+
+def test_bounds_keep_ordinary_arithmetic() -> None:
+    assert parse("normal(2**-3, 10**2)").params == {"loc": 0.125, "scale": 100.0}
+    assert parse("normal(1e49, 1e50)").var == pytest.approx(1e100)
+    assert parse("binomial(2**62, 0.5)").params["n"] == 2**62
+
+
+def test_negative_zero_is_zero() -> None:
+    """numpy rejects scale=-0.0 ('scale < 0') while the constraint scale >= 0 accepts it:
+    the parser maps -0.0 to 0.0 so both agree and sampling works."""
+    d = parse("normal(0, -0.0)")
+    assert math.copysign(1.0, d.params["scale"]) == 1.0
+    assert d.spec == parse("normal(0, 0)").spec
+    np.testing.assert_array_equal(d.sample(np.random.default_rng(0), 3), np.zeros(3))

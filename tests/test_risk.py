@@ -125,3 +125,36 @@ def test_ci_profile_table() -> None:
     assert len(rows) == cells * len(risk.RISK_METHODS)
     assert risk.ci_rows() is rows  # computed once per process
     assert all(math.isfinite(r["risk"]) and r["se"] > 0 for r in rows)
+
+
+def test_cells_seeded_by_spawn(tiny_rows: list[dict]) -> None:
+    """Cell t of the grid draws from SeedSequence(seed).spawn(...)[t]: recomputing one cell
+    alone from that child gives the table's rows for it, bit for bit."""
+    cells = risk.grid_cells(TINY)
+    t = 3
+    noise, k, n, ratio = cells[t]
+    alone = risk.simulate_setting(k, n, ratio, noise, TINY.reps, TINY.seed, t)
+    m = len(risk.RISK_METHODS)
+    assert tiny_rows[t * m:(t + 1) * m] == alone
+    assert risk.simulate_setting(k, n, ratio, noise, TINY.reps, TINY.seed, t + 1) != alone
+
+
+def test_risk_table_identical_for_any_worker_count(tiny_rows: list[dict]) -> None:
+    assert risk.risk_table(grid=TINY, workers=2) == tiny_rows
+
+
+def test_risk_table_dask_local_cluster_bitwise_identical(tiny_rows: list[dict]) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = risk.risk_table(grid=TINY, scheduler=cluster)
+        assert risk.risk_table(grid=TINY, scheduler=cluster.scheduler_address) == remote
+    assert remote == tiny_rows  # == on floats: bitwise (no nan in the table)
+
+
+def test_risk_table_rejects_unknown_profile() -> None:
+    from modelavg_sym.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError) as exc:
+        risk.risk_table("huge")
+    assert exc.value.parameter == "profile"

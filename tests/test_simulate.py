@@ -299,3 +299,87 @@ def test_truth_agrees_with_settings_engine(include_local: bool, weighting: str) 
     assert t.var_global == pytest.approx(float(ref.var_global), rel=1e-12)
     assert t.cov == pytest.approx(float(ref.cov), abs=1e-15)
     assert t.bias == pytest.approx(float(ref.bias), rel=1e-12)
+
+
+@pytest.mark.parametrize("bias", [0.0, 1e4, 1e7, 1e9])
+@pytest.mark.parametrize("weight", [0.0, 0.3, 1.0])
+def test_standard_error_accurate_at_large_bias(bias: float, weight: float) -> None:
+    """The se must equal the sample sd of the squared errors / sqrt(R), computed directly
+    (two-pass, numpy, extended precision) from the very same draws; raw moments about theta
+    gave 0 at Delta/sd ~ 1e7 (catastrophic cancellation in E[X^2] - m^2)."""
+    reps, seed = 5_000, 3
+    s = Setting.two_estimator("normal(0, 1)", 5, f"normal({bias!r}, 1)", 50)
+    res = simulate(s, reps, seed=seed)
+    rng = np.random.Generator(np.random.PCG64(task_seed(seed, 0)))
+    loc, glob = (x.astype(np.longdouble) for x in s.draw(rng, reps))
+    err2 = ((1 - weight) * loc + weight * glob) ** 2  # theta = 0
+    mean, se = res.empirical_mse([weight])
+    assert mean[0] == pytest.approx(err2.mean(), rel=1e-9)
+    assert se[0] == pytest.approx(err2.std(ddof=1) / np.sqrt(reps), rel=1e-6)
+    ben_mean, ben_se = res.empirical_benefit([weight])
+    diff = loc**2 - err2
+    assert ben_mean[0] == pytest.approx(diff.mean(), rel=1e-9, abs=1e-9)
+    assert ben_se[0] == pytest.approx(diff.std(ddof=1) / np.sqrt(reps), rel=1e-6, abs=1e-12)
+
+
+def test_cli_large_bias_agrees(capsys: pytest.CaptureFixture[str]) -> None:
+    """The reviewer's reproduction: se was 0.0 and agrees False."""
+    rc = main(["simulate", "--local", "normal(0,1)", "--n-local", "5", "--global",
+               "normal(1e7, 1)", "--n-global", "50", "--weight", "1", "--reps", "20000",
+               "--seed", "3", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    # e_G = 1e7 + N(0, 0.02): sd of e_G^2 is 2e7 sqrt(0.02); se = that / sqrt(R)
+    assert out["se"] == pytest.approx(2e7 * np.sqrt(0.02) / np.sqrt(20_000), rel=0.05)
+    assert out["agrees"] is True
+
+
+def test_reps_must_allow_a_standard_error(capsys: pytest.CaptureFixture[str]) -> None:
+    s = Setting.two_estimator("normal()", 3, "normal(1)", 3)
+    with pytest.raises(InvalidParameterError) as exc:
+        simulate(s, 1)
+    assert exc.value.parameter == "reps"
+    assert simulate(s, 2).reps == 2
+    rc = main(["simulate", "--local", "normal()", "--n-local", "3", "--global", "normal(1)",
+               "--n-global", "3", "--reps", "1"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "reps" in err
+
+
+@pytest.mark.parametrize("address", ["garbage", "tcp://", "tcp://host", "tcp://host:0",
+                                     "tcp://host:99999", "http://host:8786", "inproc://",
+                                     "tcp://a b:1", ""])
+def test_malformed_scheduler_exits_2_quickly(address: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    rc = main(["simulate", "--local", "normal()", "--n-local", "3", "--global", "normal(1)",
+               "--n-global", "3", "--reps", "100", "--scheduler", address])
+    assert rc == 2
+    assert time.perf_counter() - t0 < 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "scheduler" in err
+
+
+@pytest.mark.parametrize("address, want", [
+    ("tcp://127.0.0.1:8786", "tcp://127.0.0.1:8786"), ("10.0.0.5:8786", "tcp://10.0.0.5:8786"),
+    ("tls://sched.example.org:8786", "tls://sched.example.org:8786"),
+    ("tcp://[::1]:8786", "tcp://[::1]:8786"), ("inproc://192.168.1.2/123/4", None),
+])
+def test_scheduler_address_formats(address: str, want: str | None) -> None:
+    from modelavg_sym.simulate import check_scheduler_address
+
+    assert check_scheduler_address(address) == (want or address)
+
+
+@pytest.mark.parametrize("spec", ["normal(9**9**9)", "normal(1/0)", "normal(2.0**10000)",
+                                  "binomial(n=1e30, p=0.5)", "normal(1e200)",
+                                  "uniform(0, 1e308)", "exponential(1e200)"])
+def test_cli_unbounded_spec_exits_2(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["simulate", "--local", "normal()", "--n-local", "5", "--global", spec,
+               "--n-global", "5", "--reps", "100"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--global" in err

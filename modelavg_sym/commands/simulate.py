@@ -57,8 +57,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             nodes.append((parse(spec), n))
         except InvalidParameterError as exc:
+            detail = str(exc)[len(f"{exc.parameter}: {exc.constraint}"):]
+            if detail.startswith(" (") and detail.endswith(")"):
+                detail = detail[2:-1]
             raise InvalidParameterError(f"{opt} {exc.parameter}", exc.constraint,
-                                        str(exc).partition(" (")[2].rstrip(")")) from None
+                                        detail) from None
     setting = Setting.from_nodes(nodes, include_local=args.include_local,
                                  weighting="uniform" if args.uniform else "size")
     res = simulate(setting, args.reps, args.seed, workers=args.workers,
