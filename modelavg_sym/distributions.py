@@ -633,6 +633,11 @@ def make(family: str, *args: Any, **kwargs: Any) -> Numpy:
             and abs(dist.mean) <= MAX_MEAN and dist.var <= MAX_MEAN**2):
         raise InvalidParameterError(family, _MOMENTS_TEXT, f"{dist.spec} has mean "
                                     f"{dist.mean:.6g}, variance {dist.var:.6g}")
+    try:  # numpy's own limits (e.g. hypergeometric ngood, nbad < 10^9): one probe draw
+        dist.sample(np.random.default_rng(0), 1)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidParameterError(family, "parameters must be within numpy's limits",
+                                    f"{dist.spec}: {exc}") from None
     return dist
 
 

@@ -116,6 +116,15 @@ class Setting:
         if self.weighting not in ("size", "uniform"):
             raise InvalidParameterError("weighting", "must be 'size' or 'uniform'",
                                         f"got {self.weighting!r}")
+        for i, node in enumerate(self.nodes):  # numpy's limits on the law of n draws' sum
+            try:
+                node.dist.sample_mean(np.random.default_rng(0), node.n, 1)
+            except (ValueError, OverflowError) as exc:
+                if isinstance(exc, InvalidParameterError):
+                    raise
+                raise InvalidParameterError(f"n[{i}]", f"must be small enough for numpy to "
+                                            f"draw the mean of n values of {node.dist.spec}",
+                                            f"n = {node.n}: {exc}") from None
 
     @classmethod
     def from_nodes(cls, nodes: Sequence[tuple[str | Distribution, int]],

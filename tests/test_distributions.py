@@ -300,3 +300,11 @@ def test_negative_zero_is_zero() -> None:
     assert math.copysign(1.0, d.params["scale"]) == 1.0
     assert d.spec == parse("normal(0, 0)").spec
     np.testing.assert_array_equal(d.sample(np.random.default_rng(0), 3), np.zeros(3))
+
+
+def test_numpy_limits_are_rejected_at_parse_time() -> None:
+    """numpy refuses hypergeometric ngood, nbad >= 10^9 (ValueError at sampling time):
+    caught when the spec is built, naming the family."""
+    with pytest.raises(InvalidParameterError) as exc:
+        parse("hypergeometric(2**40, 2**40, 5)")
+    assert exc.value.parameter == "hypergeometric"

@@ -383,3 +383,17 @@ def test_cli_unbounded_spec_exits_2(spec: str, capsys: pytest.CaptureFixture[str
     assert rc == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--global" in err
+
+
+def test_sum_law_overflow_is_rejected_when_building_the_setting(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """binomial(2^62, p) is a valid distribution, but the sum of 5 draws is binomial(5 2^62, p),
+    beyond numpy's int64: rejected up front, not an OverflowError traceback mid-run."""
+    assert Setting.two_estimator("binomial(2**62, 0.5)", 1, "normal()", 3).nodes[0].n == 1
+    with pytest.raises(InvalidParameterError) as exc:
+        Setting.two_estimator("binomial(2**62, 0.5)", 5, "normal()", 3)
+    assert exc.value.parameter == "n[0]"
+    rc = main(["simulate", "--local", "binomial(2**62, 0.5)", "--n-local", "5", "--global",
+               "normal()", "--n-global", "5", "--reps", "100"])
+    assert rc == 2
+    assert capsys.readouterr().err.count("\n") == 1
