@@ -60,8 +60,9 @@ class Artifact:
     render: Callable[[], bytes]
     _content: bytes | None = field(default=None, repr=False)
 
-    def content(self, cache_dir: Path | None = None) -> bytes:
-        """The file's bytes, from the render cache when its inputs and the code are unchanged."""
+    def content(self, cache_dir: Path | None = None, write_cache: bool = True) -> bytes:
+        """The file's bytes, from the render cache when its inputs and the code are unchanged
+        (``write_cache=False``: a miss is rendered but not stored)."""
         if self._content is not None:
             return self._content
         path = None
@@ -72,7 +73,7 @@ class Artifact:
                 self._content = path.read_bytes()
                 return self._content
         self._content = self.render()
-        if path is not None:
+        if path is not None and write_cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_bytes(self._content)
@@ -85,7 +86,7 @@ _RENDER_SOURCE: list[str] = []
 
 def _render_source_hash() -> str:
     if not _RENDER_SOURCE:
-        _RENDER_SOURCE.append(source_hash(exclude=(), tracked_only=False))
+        _RENDER_SOURCE.append(source_hash(exclude=()))
     return _RENDER_SOURCE[0]
 
 
@@ -114,12 +115,14 @@ def make_context(
     jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
     verify: bool = True,
+    write_cache: bool = True,
 ) -> Context:
     """Derive, collect theorems and verify (cached; ``verify=False``: every status
-    ``not-run``)."""
+    ``not-run``; ``write_cache=False``: the cache is only read)."""
     derivs = derivations()
     theorems = all_theorems()
-    records = verify_all(theorems, profile, cache_dir, seed_files, jobs, progress, verify)
+    records = verify_all(theorems, profile, cache_dir, seed_files, jobs, progress, verify,
+                         write_cache=write_cache)
     ctx = Context(notation, profile, derivs, theorems, records, route_names(), out_root)
     ctx.statuses = report.statuses_by_theorem(records)
     ctx.summaries = report.summaries(records)

@@ -112,9 +112,59 @@ def make(preset: str = "default", overrides: dict[str, str] | None = None) -> No
                 f"notation: unknown symbol {key!r}; known: {', '.join(sorted(SYMBOLS))}")
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"notation: LaTeX for {key!r} must be a non-empty string")
+        validate_latex(key, value.strip())
         mapping[key] = value.strip()
     name = preset if not overrides else preset + "+" + ",".join(sorted(overrides))
     return Notation(name, tuple(sorted(mapping.items())))
+
+
+#: Characters that end or escape math mode, or start a comment, when unescaped.
+_FORBIDDEN = {"%": "starts a comment", "$": "leaves math mode", "#": "is a macro parameter",
+              "&": "is an alignment tab", "\n": "is a line break"}
+
+
+def validate_latex(key: str, value: str) -> None:
+    """Check that ``value`` is a self-contained LaTeX math fragment for symbol ``key``.
+
+    Every notation string is substituted inside equations and ``\\newcommand`` bodies, so
+    it must be non-empty, have balanced unescaped braces (never closing more than are
+    open), balanced ``\\left``/``\\right``, no dangling ``\\``, ``^`` or ``_`` at the end,
+    and none of ``% $ # &`` or a newline unescaped.  (sympy's lark LaTeX parser is not
+    used here: it rejects common valid notation such as ``\\sigma_{L}^{2}``.)
+
+    Raises ValueError naming the symbol and the problem.
+    """
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"notation: LaTeX for {key!r} {problem}: {value!r}")
+
+    if not value.strip():
+        raise bad("must be non-empty")
+    depth = 0
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\":
+            if i + 1 == len(value):
+                raise bad("ends with a lone backslash")
+            i += 2  # an escaped character or the first letter of a command
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                raise bad("closes a brace that was never opened")
+        elif ch in _FORBIDDEN:
+            raise bad(f"contains an unescaped {ch!r}, which {_FORBIDDEN[ch]}")
+        i += 1
+    if depth:
+        raise bad(f"has {depth} unclosed brace(s)")
+    if value.rstrip()[-1] in "^_":
+        raise bad("ends with a dangling superscript/subscript")
+    lefts = len(re.findall(r"\\left(?![A-Za-z])", value))
+    rights = len(re.findall(r"\\right(?![A-Za-z])", value))
+    if lefts != rights:
+        raise bad("has unbalanced \\left/\\right")
 
 
 def parse_spec(spec: str) -> Notation:

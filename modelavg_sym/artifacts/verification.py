@@ -3,12 +3,12 @@
 Every (theorem, route) pair is run through :func:`modelavg_sym.verify.run` once per
 *content*: the cache key is a hash of the theorem's data (srepr of its assumptions, claim,
 variables, routes, ...), the route, the profile and the source of the package code that
-can change a verdict (the git-tracked modules except the presentation layers
-``artifacts/`` and ``commands/``).  Timestamps play no part.  Results are looked up, in
-order, in the cache directory (``.modelavg-cache/verify/``) and in the committed
-``reports/verification.json`` (so a fresh clone whose artifacts are current verifies
-nothing), and computed otherwise, in parallel worker processes.  Timings are dropped:
-they are not deterministic.
+can change a verdict (every ``*.py`` file of the package, tracked by git or not, except
+the presentation layers ``artifacts/`` and ``commands/``).  Timestamps play no part.
+Results are looked up, in order, in the cache directory (``.modelavg-cache/verify/``)
+and in the committed ``reports/verification.json`` (so a fresh clone whose artifacts are
+current verifies nothing), and computed otherwise, in parallel worker processes.
+Timings are dropped: they are not deterministic.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -41,29 +40,30 @@ def stable_hash(*parts: str) -> str:
     return h.hexdigest()[:20]
 
 
+def _is_generated_cache(rel_parts: tuple[str, ...]) -> bool:
+    """``__pycache__`` (bytecode, numba's cache files), hidden directories and hidden files
+    (editor lock files, temporary files of atomic writes)."""
+    return any(part == "__pycache__" or part.startswith(".") for part in rel_parts)
+
+
 def _package_sources() -> list[Path]:
-    """The package's Python files: those git tracks when the package is in a git work tree
-    (so untracked scratch files do not change the hash), else every ``*.py`` file."""
-    try:
-        res = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=PACKAGE_DIR,
-                             capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        res = None
-    if res is not None and res.returncode == 0:
-        tracked = [PACKAGE_DIR / n for n in res.stdout.decode().split("\0") if n.endswith(".py")]
-        tracked = [p for p in tracked if p.is_file()]
-        if tracked:
-            return sorted(tracked)
-    return sorted(PACKAGE_DIR.rglob("*.py"))
+    """Every ``*.py`` file of the package, whether git tracks it or not (an untracked
+    provider module can change a verdict), minus ``__pycache__`` and hidden files.
+
+    Sorted as paths, so the list depends only on relative paths: a fresh clone, where every
+    file is tracked, hashes to the same value as the working tree it was committed from.
+    """
+    return sorted(p for p in PACKAGE_DIR.rglob("*.py")
+                  if p.is_file() and not _is_generated_cache(p.relative_to(PACKAGE_DIR).parts))
 
 
-def source_hash(exclude: Iterable[str] = _PRESENTATION, tracked_only: bool = True) -> str:
-    """Hash of the package's Python sources (sorted paths, newlines normalised), minus the
-    ``exclude`` subpackages; ``tracked_only=False`` hashes every ``*.py`` file."""
+def source_hash(exclude: Iterable[str] = _PRESENTATION) -> str:
+    """Hash of the package's Python sources (:func:`_package_sources`: relative posix path
+    and content with newlines normalised, in sorted path order), minus the ``exclude``
+    subpackages.  It depends on file contents and relative paths only."""
     excl = tuple(exclude)
     parts: list[str] = []
-    files = _package_sources() if tracked_only else sorted(PACKAGE_DIR.rglob("*.py"))
-    for p in files:
+    for p in _package_sources():
         rel = p.relative_to(PACKAGE_DIR).as_posix()
         if rel.split("/", 1)[0] in excl:
             continue
@@ -156,11 +156,13 @@ def verify_all(
     jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
     compute: bool = True,
+    write_cache: bool = True,
 ) -> list[dict[str, Any]]:
     """Status records for every (theorem, applicable implemented route), in registry order.
 
     Each record is ``RouteResult.to_json()`` without ``seconds`` plus its ``key``.  With
-    ``compute=False`` nothing is looked up or run: every status is ``not-run``.
+    ``compute=False`` nothing is looked up or run: every status is ``not-run``.  With
+    ``write_cache=False`` the cache is read but computed results are not stored.
     """
     routes = route_names()
     wanted = [(thm, rt) for thm in theorems.values() for rt in routes if rt in thm.routes]
@@ -210,7 +212,7 @@ def verify_all(
             # canonical key order at every level, as when read back from the cache
             rec = json.loads(json.dumps({**rec, "key": key}, sort_keys=True))
             out[key] = rec
-            if vdir is not None:
+            if vdir is not None and write_cache:
                 vdir.mkdir(parents=True, exist_ok=True)
                 tmp = vdir / f".{key}.{os.getpid()}.tmp"
                 tmp.write_text(json.dumps(rec, sort_keys=True), encoding="utf-8")

@@ -6,8 +6,10 @@ table, compiled sources, manifest), re-verifying every theorem whose content cha
 
 The output root defaults to the project root (the nearest directory at or above the
 current one whose pyproject.toml names ``modelavg-sym``; the current directory if there is
-none); ``--out DIR`` writes elsewhere.  ``--check`` writes no artifact and exits 1, with a
-unified diff, when anything is stale, missing or orphaned.  Verification results and
+none); ``--out DIR`` writes elsewhere.  ``--check`` writes nothing (no artifact, no cache entry)
+and exits 1, with a unified diff and the command that fixes it, when anything is stale,
+missing or orphaned.  Only files regenerate made (listed in the previous manifest, or
+carrying the generated banner) are ever removed.  Verification results and
 rendered files are cached by content hash in ``.modelavg-cache/`` at the project root
 (override with ``--cache-dir`` or ``MODELAVG_SYM_CACHE``; ``--no-cache`` disables it).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +67,32 @@ def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     return root, out, cache
 
 
+def _require_directory(option: str, path: Path) -> None:
+    """``path`` must be a directory or creatable as one: it and every existing ancestor
+    must be directories.  Raises ValueError naming ``option``."""
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is" if p == path else f"is under {p}, which is"
+                raise ValueError(f"{option} must be a directory; {path} {what} not a directory")
+            return
+
+
+def fix_command(args: argparse.Namespace) -> str:
+    """The ``regenerate`` command line that fixes what ``--check`` found (the options
+    that select the output: --out, --notation, --profile, --no-verify)."""
+    parts = ["modelavg-sym", "regenerate"]
+    if args.out:
+        parts += ["--out", str(args.out)]
+    if args.notation is not None:
+        parts += ["--notation", args.notation]
+    if args.profile != "ci":
+        parts += ["--profile", args.profile]
+    if getattr(args, "no_verify", False):
+        parts.append("--no-verify")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
 @contextmanager
 def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
     if quiet:
@@ -87,9 +116,17 @@ def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except OSError as exc:  # unwritable output, a file where a directory belongs, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        raise ValueError(f"{exc.strerror or exc}{where}") from exc
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..artifacts import notation as nt
     from ..artifacts.build import collect, make_context
-    from ..artifacts.writer import FIX_COMMAND, apply, check_report, plan
+    from ..artifacts.writer import apply, check_report, plan
 
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
@@ -97,6 +134,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("the figures need matplotlib: pip install 'modelavg-sym[figures]'")
     t0 = time.perf_counter()
     root, out, cache = resolve_paths(args)
+    _require_directory("--out", out)
+    if cache is not None:
+        _require_directory("--cache-dir" if args.cache_dir else "the cache directory", cache)
+    # --check writes nothing: the cache is read (hits are used) but never written.
+    write_cache = not args.check
     notation = (nt.parse_spec(args.notation) if args.notation is not None
                 else nt.from_pyproject(root / "pyproject.toml"))
     seeds = tuple(dict.fromkeys([out / "reports" / "verification.json",
@@ -111,22 +153,26 @@ def run(args: argparse.Namespace) -> int:
             p = plan(arts, out, None, progress)
         else:
             ctx = make_context(notation, out, args.profile, cache, seeds, args.jobs, progress,
-                               verify=not args.no_verify)
+                               verify=not args.no_verify, write_cache=write_cache)
             arts = collect(ctx)
-            p = plan(arts, out, cache, progress)
+            p = plan(arts, out, cache, progress, write_cache=write_cache)
             failed = sorted(k for k, v in ctx.summaries.items() if v == "failed")
-            if cache and key:
+            if cache and key and write_cache:
                 store_run(cache, key, arts, failed)
     secs = time.perf_counter() - t0
     if failed:
         print(f"regenerate: warning: {len(failed)} theorem(s) failed verification: "
               f"{', '.join(failed)} (see reports/report.md)", file=sys.stderr)
+    if p.unmanaged and not args.quiet:
+        print(f"regenerate: {len(p.unmanaged)} file(s) not made by regenerate left alone: "
+              f"{', '.join(p.unmanaged)}", file=sys.stderr)
     if args.check:
-        msg = check_report(p)
+        fix = fix_command(args)
+        msg = check_report(p, fix)
         if msg:
             print(msg, end="")
             print(f"regenerate --check: {len(p.stale)} stale, {len(p.missing)} missing, "
-                  f"{len(p.orphans)} orphaned under {out}; fix with `{FIX_COMMAND}`",
+                  f"{len(p.orphans)} orphaned under {out}; fix with `{fix}`",
                   file=sys.stderr)
             return 1
         if not args.quiet:
