@@ -5,12 +5,18 @@ Regenerate: python -c "import modelavg_sym.compile as c; c.write_fast_kernels()"
 Each loop returns the number of invalid entries (the caller then raises the exact error).
 """
 
+from math import sqrt as _sqrt
+
 import numba
 from numba import types
 from numba.extending import overload
 
 _MAX = 1.7976931348623157e+308
 _CS = 1.0000000000000018
+_HI = 1e+140
+_LO = 1e-140
+_HI_B = 1e+70
+_LO_B = 1e-70
 
 
 def _at(x, i):
@@ -33,7 +39,9 @@ def optimal_weight(s_L_, s_G_, Delta_, c_, out):
         s_G = _at(s_G_, i)
         Delta = _at(Delta_, i)
         c = _at(c_, i)
-        _d = Delta**2 - 2*c + s_G + s_L
+        u_L = -c + s_L
+        u_G = -c + s_G
+        _d = Delta**2 + u_G + u_L
         ok = (
             (s_L >= 0.0)
             & (s_L <= _MAX)
@@ -43,11 +51,18 @@ def optimal_weight(s_L_, s_G_, Delta_, c_, out):
             & (Delta <= _MAX)
             & (c >= -_MAX)
             & (c <= _MAX)
-            & (c*c <= s_L*s_G*_CS)
+            & (abs(c) <= _sqrt(s_L)*_sqrt(s_G)*_CS)
+            & (s_L == 0.0 or (abs(s_L) >= _LO and abs(s_L) <= _HI))
+            & (s_G == 0.0 or (abs(s_G) >= _LO and abs(s_G) <= _HI))
+            & (c == 0.0 or (abs(c) >= _LO and abs(c) <= _HI))
+            & (Delta == 0.0 or (abs(Delta) >= _LO_B and abs(Delta) <= _HI_B))
             & (_d > 0.0)
         )
         bad += not ok
-        out[i] = (-c + s_L)/(Delta**2 - 2*c + s_G + s_L)
+        u_L = -c + s_L
+        u_G = -c + s_G
+        out[i] = u_L/(Delta**2 + u_G + u_L)
+        bad += not (abs(out[i]) <= _MAX)
     return bad
 
 
@@ -71,12 +86,18 @@ def mse(a_, s_L_, s_G_, Delta_, c_, out):
             & (Delta <= _MAX)
             & (c >= -_MAX)
             & (c <= _MAX)
-            & (c*c <= s_L*s_G*_CS)
+            & (abs(c) <= _sqrt(s_L)*_sqrt(s_G)*_CS)
+            & (s_L == 0.0 or (abs(s_L) >= _LO and abs(s_L) <= _HI))
+            & (s_G == 0.0 or (abs(s_G) >= _LO and abs(s_G) <= _HI))
+            & (c == 0.0 or (abs(c) >= _LO and abs(c) <= _HI))
+            & (Delta == 0.0 or (abs(Delta) >= _LO_B and abs(Delta) <= _HI_B))
+            & (a == 0.0 or (abs(a) >= _LO_B and abs(a) <= _HI_B))
         )
         bad += not ok
         x0 = a**2
         x1 = 1 - a
         out[i] = Delta**2*x0 + 2*a*c*x1 + s_G*x0 + s_L*x1**2
+        bad += not (abs(out[i]) <= _MAX)
     return bad
 
 
@@ -89,7 +110,9 @@ def benefit(a_, s_L_, s_G_, Delta_, c_, out):
         s_G = _at(s_G_, i)
         Delta = _at(Delta_, i)
         c = _at(c_, i)
-        _d = Delta**2 - 2*c + s_G + s_L
+        u_L = -c + s_L
+        u_G = -c + s_G
+        _d = Delta**2 + u_G + u_L
         ok = (
             (a >= -_MAX)
             & (a <= _MAX)
@@ -101,11 +124,19 @@ def benefit(a_, s_L_, s_G_, Delta_, c_, out):
             & (Delta <= _MAX)
             & (c >= -_MAX)
             & (c <= _MAX)
-            & (c*c <= s_L*s_G*_CS)
+            & (abs(c) <= _sqrt(s_L)*_sqrt(s_G)*_CS)
+            & (s_L == 0.0 or (abs(s_L) >= _LO and abs(s_L) <= _HI))
+            & (s_G == 0.0 or (abs(s_G) >= _LO and abs(s_G) <= _HI))
+            & (c == 0.0 or (abs(c) >= _LO and abs(c) <= _HI))
+            & (Delta == 0.0 or (abs(Delta) >= _LO_B and abs(Delta) <= _HI_B))
+            & (a == 0.0 or (abs(a) >= _LO_B and abs(a) <= _HI_B))
         )
         bad += not ok
-        x0 = Delta**2 - 2*c + s_G + s_L
-        out[i] = -a*x0*(a + 2*(c - s_L)/x0) if _d > 0.0 else 0.0
+        u_L = -c + s_L
+        u_G = -c + s_G
+        x0 = Delta**2 + u_G + u_L
+        out[i] = -a*x0*(a - 2*u_L/x0) if _d > 0.0 else 0.0
+        bad += not (abs(out[i]) <= _MAX)
     return bad
 
 
@@ -117,7 +148,9 @@ def min_mse(s_L_, s_G_, Delta_, c_, out):
         s_G = _at(s_G_, i)
         Delta = _at(Delta_, i)
         c = _at(c_, i)
-        _d = Delta**2 - 2*c + s_G + s_L
+        u_L = -c + s_L
+        u_G = -c + s_G
+        _d = Delta**2 + u_G + u_L
         ok = (
             (s_L >= 0.0)
             & (s_L <= _MAX)
@@ -127,16 +160,17 @@ def min_mse(s_L_, s_G_, Delta_, c_, out):
             & (Delta <= _MAX)
             & (c >= -_MAX)
             & (c <= _MAX)
-            & (c*c <= s_L*s_G*_CS)
+            & (abs(c) <= _sqrt(s_L)*_sqrt(s_G)*_CS)
+            & (s_L == 0.0 or (abs(s_L) >= _LO and abs(s_L) <= _HI))
+            & (s_G == 0.0 or (abs(s_G) >= _LO and abs(s_G) <= _HI))
+            & (c == 0.0 or (abs(c) >= _LO and abs(c) <= _HI))
+            & (Delta == 0.0 or (abs(Delta) >= _LO_B and abs(Delta) <= _HI_B))
             & (_d > 0.0)
         )
         bad += not ok
-        x0 = -c + s_L
-        x1 = Delta**2
-        x2 = 2*c
-        x3 = s_G + s_L + x1 - x2
-        x4 = x0**2/x3**2
-        x5 = x0/x3
-        x6 = 1 - x5
-        out[i] = s_G*x4 + s_L*x6**2 + x1*x4 + x2*x5*x6
+        u_L = -c + s_L
+        u_G = -c + s_G
+        x0 = Delta**2
+        out[i] = (-c**2 + s_G*s_L + s_L*x0)/(u_G + u_L + x0)
+        bad += not (abs(out[i]) <= _MAX)
     return bad

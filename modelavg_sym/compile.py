@@ -7,7 +7,18 @@ stable form of each quantity is chosen in one place, :data:`FORMS`:
 * ``mse``: the unexpanded sum of second moments (1-a)^2 s_L + a^2 (s_G + Delta^2)
   + 2a(1-a)c, a sum of nonnegative terms when c >= 0 (no cancellation);
 * ``benefit``: the product form D a (2a* - a) (R4), never a difference of two MSEs;
-* ``min_mse``: the same sum of second moments evaluated at a*.
+* ``min_mse``: the closed form (s_L (s_G + Delta^2) - c^2) / D (R3), accurate also at the
+  Cauchy-Schwarz boundary where s_L (1 - a*) + c a* would cancel.
+
+Range: the fast paths take inputs whose nonzero magnitudes lie in [1e-140, 1e140]
+(variances, covariance) and [1e-70, 1e70] (bias, weight), where no product of two terms
+can overflow or underflow.  Anything else is evaluated exactly with fractions
+(:mod:`modelavg_sym.exact`) and rounded once, so results are correctly rounded however
+extreme and mixed the magnitudes; a result that is itself outside float64's range
+raises an error.
+
+The Cauchy-Schwarz check is |c| <= sqrt(s_L) sqrt(s_G) (with a rounding slack), which
+neither underflows nor overflows where c^2 <= s_L s_G would.
 
 Scalars in give Python floats out; arrays broadcast.  Input validation raises
 :class:`~modelavg_sym.errors.InvalidParameterError` naming the parameter and constraint.
@@ -81,6 +92,29 @@ THREAD_CHUNK = 1 << 19
 THREADS_ENV = "MODELAVG_SYM_THREADS"
 
 
+#: Intermediates every compiled form is evaluated with: u_L = s_L - c and u_G = s_G - c,
+#: so that D = Delta^2 + u_L + u_G (theorem ``D_from_differences``) is summed without the
+#: catastrophic cancellation of s_L + s_G - 2c when c ~ s_L ~ s_G >> Delta^2.
+U_L, U_G = sp.Symbol("u_L"), sp.Symbol("u_G")
+
+
+def _cse(exprs: Any) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """Common-subexpression elimination for every compiled path (lambdify's ``cse``
+    hook and the generated scalar/numba code): first u_L, u_G, then sympy's ``cse``."""
+    single = isinstance(exprs, sp.Basic)
+    exprs = [exprs] if single else list(exprs)
+    D = two_estimator()["D"]
+    d_new = Delta**2 + U_L + U_G
+    rewritten = [
+        e.subs({D: d_new, -D: -d_new}).subs({s_L - c: U_L, c - s_L: -U_L}) for e in exprs
+    ]
+    subs, reduced = sp.cse(rewritten)
+    used = [*reduced, *(rhs for _lhs, rhs in subs)]
+    pre = [(u, rhs) for u, rhs in ((U_L, s_L - c), (U_G, s_G - c))
+           if any(e.has(u) for e in used)]
+    return pre + subs, (reduced[0] if single else reduced)
+
+
 def _forms() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
     d = two_estimator()
     a_star = d["optimal_weight"]
@@ -88,7 +122,7 @@ def _forms() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
         "optimal_weight": (a_star, _PARAM_SYMBOLS),
         "mse": (d["mse_terms"], (a, *_PARAM_SYMBOLS)),
         "benefit": (d["benefit_factored"], (a, *_PARAM_SYMBOLS)),
-        "min_mse": (d["mse_terms"].subs(a, a_star), _PARAM_SYMBOLS),
+        "min_mse": (d["min_mse"], _PARAM_SYMBOLS),
         "interval_high": (d["benefit_root_high"], _PARAM_SYMBOLS),
         "D": (d["D"], _PARAM_SYMBOLS),
     }
@@ -119,8 +153,8 @@ class Kernel:
 def kernel(name: str) -> Kernel:
     """Lambdify the form ``name`` once (numpy and math modules pinned, CSE on)."""
     expr, args = forms()[name]
-    vector = sp.lambdify(args, expr, modules="numpy", cse=True, docstring_limit=0)
-    scalar = sp.lambdify(args, expr, modules="math", cse=True, docstring_limit=0)
+    vector = sp.lambdify(args, expr, modules="numpy", cse=_cse, docstring_limit=0)
+    scalar = sp.lambdify(args, expr, modules="math", cse=_cse, docstring_limit=0)
     return Kernel(name, expr, args, vector, scalar)
 
 
@@ -133,6 +167,49 @@ _MAX = float(np.finfo(np.float64).max)
 _CS_SLACK = 8 * _EPS
 _CS_FACTOR = float(1 + _CS_SLACK)
 _PY_REAL = (float, int)
+#: Fast-path domain: nonzero variances and |c| in [_LO, _HI], nonzero |bias| and |weight| in
+#: [_LO_B, _HI_B].  Inside it no product of two terms overflows or underflows; outside it
+#: the value is computed exactly (:func:`_exact`) and rounded once.
+_HI, _LO = 1e140, 1e-140
+_HI_B, _LO_B = 1e70, 1e-70
+
+
+def _in_domain(w: Any, vl: Any, vg: Any, b: Any, cv: Any) -> Any:
+    """Elementwise: every input inside the fast-path domain (zeros are always inside)."""
+
+    def within(x: Any, lo: float, hi: float) -> Any:
+        ax = np.abs(np.asarray(x, dtype=np.float64))
+        return (ax == 0) | ((ax >= lo) & (ax <= hi))
+
+    ok = within(vl, _LO, _HI) & within(vg, _LO, _HI) & within(cv, _LO, _HI)
+    ok = ok & within(b, _LO_B, _HI_B)
+    return ok if w is None else ok & within(w, _LO_B, _HI_B)
+
+
+def _exact(name: str, vals: tuple[float, ...]) -> float:
+    """``name`` at float inputs, evaluated exactly with fractions and rounded once."""
+    from fractions import Fraction
+
+    from .exact import exact_function
+
+    expr, args = forms()[name]
+    value = exact_function(expr, args)(*(Fraction(v) for v in vals))
+    try:
+        return float(value)
+    except OverflowError:
+        names = ("weight", *PARAM_ARGS) if len(vals) == 5 else PARAM_ARGS
+        raise InvalidParameterError(
+            ", ".join(names), "must keep the result within float64 range",
+            f"{name} overflows at {dict(zip(names, vals, strict=True))}") from None
+
+
+def _exact_d_positive(p: tuple[float, ...]) -> bool:
+    from fractions import Fraction
+
+    from .exact import exact_function
+
+    expr, args = forms()["D"]
+    return bool(exact_function(expr, args)(*(Fraction(v) for v in p)) > 0)
 
 
 def _is_scalar(*xs: Any) -> bool:
@@ -173,7 +250,7 @@ def _check_params_scalar(vl: Any, vg: Any, b: Any, cv: Any) -> tuple[float, ...]
         raise InvalidParameterError("var_local", "must be >= 0", f"got {vl}")
     if vg < 0:
         raise InvalidParameterError("var_global", "must be >= 0", f"got {vg}")
-    if cv * cv > vl * vg * _CS_FACTOR:
+    if abs(cv) > math.sqrt(vl) * math.sqrt(vg) * _CS_FACTOR:
         raise InvalidParameterError(
             "cov", "must satisfy cov^2 <= var_local * var_global (Cauchy-Schwarz)",
             f"got cov={cv}, var_local={vl}, var_global={vg}")
@@ -187,7 +264,7 @@ def _check_params_array(vl: Any, vg: Any, b: Any, cv: Any) -> tuple[npt.NDArray[
     if (vg < 0).any():
         raise InvalidParameterError("var_global", "must be >= 0", f"got {vg[vg < 0].flat[0]}")
     with np.errstate(over="ignore"):  # inf > inf is False, as in the scalar check
-        cs_bad = (cv * cv > vl * vg * _CS_FACTOR).any()
+        cs_bad = (np.abs(cv) > np.sqrt(vl) * np.sqrt(vg) * _CS_FACTOR).any()
     if cs_bad:
         raise InvalidParameterError(
             "cov", "must satisfy cov^2 <= var_local * var_global (Cauchy-Schwarz)")
@@ -220,7 +297,7 @@ def _printed(expr: sp.Expr, printer: Any) -> tuple[list[str], str]:
     """Assignments and final expression exactly as ``lambdify(..., cse=True)`` prints them
     (same ``cse`` call and symbols ``x0, x1, ...``, same printer class), so every path
     performs the same float operations in the same order."""
-    subs, reduced = sp.cse(expr, list=False)
+    subs, (reduced,) = _cse([expr])
     lines = [f"{printer.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in subs]
     return lines, printer.doprint(reduced)
 
@@ -231,7 +308,12 @@ def _check_terms(has_weight: bool) -> list[str]:
     terms = [f"{a} >= -_MAX", f"{a} <= _MAX"] if has_weight else []
     return [*terms, f"{s_L} >= 0.0", f"{s_L} <= _MAX", f"{s_G} >= 0.0", f"{s_G} <= _MAX",
             f"{Delta} >= -_MAX", f"{Delta} <= _MAX", f"{c} >= -_MAX", f"{c} <= _MAX",
-            f"{c}*{c} <= {s_L}*{s_G}*_CS"]
+            f"abs({c}) <= _sqrt({s_L})*_sqrt({s_G})*_CS",
+            # fast-path domain (else the exact fallback): no product over- or underflows
+            *(f"({x} == 0.0 or (abs({x}) >= _LO and abs({x}) <= _HI))" for x in (s_L, s_G, c)),
+            f"({Delta} == 0.0 or (abs({Delta}) >= _LO_B and abs({Delta}) <= _HI_B))",
+            *([f"({a} == 0.0 or (abs({a}) >= _LO_B and abs({a}) <= _HI_B))"] if has_weight
+              else [])]
 
 
 def _scalar_source(name: str) -> str:
@@ -245,17 +327,21 @@ def _scalar_source(name: str) -> str:
     lines, value = _printed(expr, pr)
     body = [f"if {' and '.join(_check_terms(has_w))}:"]
     if policy:
-        body.append(f"    _d = {pr.doprint(forms()['D'][0])}")
+        dlines, dvalue = _printed(forms()["D"][0], pr)
+        body += [f"    {ln}" for ln in dlines] + [f"    _d = {dvalue}"]
         body.append("    if not _d > 0:")
         body.append("        return 0.0" if policy == "zero" else "        return None")
     body += [f"    {ln}" for ln in lines] + [f"    return {value}", "return None"]
     head = f"def {name}({', '.join(str(s) for s in args)}):"
+    # overflow/underflow to 0/0 in float arithmetic: let the general path decide
+    body = ["try:", *(f"    {ln}" for ln in body), "except ArithmeticError:", "    return None"]
     return "\n".join([head, *(f"    {ln}" for ln in body)]) + "\n"
 
 
 @cache
 def _scalar_fn(name: str) -> Callable[..., float | None]:
-    namespace: dict[str, Any] = {"_MAX": _MAX, "_CS": _CS_FACTOR}
+    namespace: dict[str, Any] = {"_MAX": _MAX, "_CS": _CS_FACTOR, "_sqrt": math.sqrt,
+                                 "_HI": _HI, "_LO": _LO, "_HI_B": _HI_B, "_LO_B": _LO_B}
     exec(compile(_scalar_source(name), f"<modelavg_sym scalar {name}>", "exec"), namespace)
     fn: Callable[..., float | None] = namespace[name]
     return fn
@@ -269,12 +355,18 @@ Regenerate: python -c "import modelavg_sym.compile as c; c.write_fast_kernels()"
 Each loop returns the number of invalid entries (the caller then raises the exact error).
 """
 
+from math import sqrt as _sqrt
+
 import numba
 from numba import types
 from numba.extending import overload
 
 _MAX = {max!r}
 _CS = {cs!r}
+_HI = {hi!r}
+_LO = {lo!r}
+_HI_B = {hib!r}
+_LO_B = {lob!r}
 
 
 def _at(x, i):
@@ -299,19 +391,22 @@ def fast_kernel_source() -> str:
     from sympy.printing.numpy import NumPyPrinter
 
     pr = NumPyPrinter({"fully_qualified_modules": False, "inline": True})
-    parts = [_FAST_HEADER.format(max=_MAX, cs=_CS_FACTOR)]
+    parts = [_FAST_HEADER.format(max=_MAX, cs=_CS_FACTOR, hi=_HI, lo=_LO, hib=_HI_B, lob=_LO_B)]
     for name in FUSED:
         form, has_w, policy = _SPECS[name]
         expr, args = forms()[form]
         names = [str(s) for s in args]
         lines, value = _printed(expr, pr)
         terms = _check_terms(has_w) + (["_d > 0.0"] if policy == "raise" else [])
-        ok = ["ok = (", *(f"    {'& ' if k else ''}({t})" for k, t in enumerate(terms)), ")"]
-        dline = f"_d = {pr.doprint(forms()['D'][0])}"
+        wrapped = [t if t.startswith("(") and t.endswith(")") else f"({t})" for t in terms]
+        ok = ["ok = (", *(f"    {'& ' if k else ''}{t}" for k, t in enumerate(wrapped)), ")"]
+        dlines, dvalue = _printed(forms()["D"][0], pr)
+        dline = [*dlines, f"_d = {dvalue}"]
         store = (f"{value} if _d > 0.0 else 0.0" if policy == "zero" else value)
         loop = [f"{n} = _at({n}_, i)" for n in names]
-        loop += [dline] if policy else []
-        loop += [*ok, "bad += not ok", *lines, f"out[i] = {store}"]
+        loop += dline if policy else []
+        loop += [*ok, "bad += not ok", *lines, f"out[i] = {store}",
+                 "bad += not (abs(out[i]) <= _MAX)"]
         parts.append("\n".join([
             "", "",
             '@numba.njit(cache=True, nogil=True, error_model="numpy")',
@@ -360,15 +455,25 @@ def _reference(name: str, *xs: Any) -> Any:
     w = _check_array("weight", xs[0]) if has_w else None
     p = _check_params_array(*xs[int(has_w):])
     args = (w, *p) if has_w else p
-    if policy:
-        dpos = kernel("D").vector(*p) > 0
+    shape = np.broadcast_shapes(*(np.shape(x) for x in args))
+    outside = ~np.broadcast_to(_in_domain(w, *p), shape)
+    full = [np.broadcast_to(x, shape) for x in args]
+    with np.errstate(all="ignore"):
+        dpos = np.array(np.broadcast_to(kernel("D").vector(*p) > 0, shape))
+        for idx in zip(*np.nonzero(outside), strict=True):
+            dpos[idx] = _exact_d_positive(tuple(float(x[idx]) for x in full[-4:]))
         if policy == "raise" and not dpos.all():
             raise _undefined("D = 0 for some entries")
+        out = np.array(np.broadcast_to(kernel(name).vector(*args), shape), dtype=np.float64)
+    for idx in zip(*np.nonzero(outside & dpos), strict=True):
+        out[idx] = _exact(name, tuple(float(x[idx]) for x in full))
     if policy == "zero":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = kernel(name).vector(*args)
-        return np.asarray(np.where(dpos, out, 0.0), dtype=np.float64)
-    return np.asarray(kernel(name).vector(*args), dtype=np.float64)
+        out = np.asarray(np.where(dpos, out, 0.0), dtype=np.float64)
+    if not np.isfinite(out).all():  # valid input, but the value overflows float64
+        names = ("weight", *PARAM_ARGS) if has_w else PARAM_ARGS
+        raise InvalidParameterError(", ".join(names), "must keep the result within float64 "
+                                    "range", f"{name} overflows for some entries")
+    return out
 
 
 def _fused(name: str, arrs: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64] | None:
@@ -448,11 +553,19 @@ def _scalar_general(name: str, xs: tuple[Any, ...]) -> float:
     names = ("weight", *PARAM_ARGS) if has_w else PARAM_ARGS
     vals = tuple(_check_scalar(n, x) for n, x in zip(names, xs, strict=True))
     p = _check_params_scalar(*vals[int(has_w):])
-    if policy and not kernel("D").scalar(*p) > 0:
+    d_pos = _exact_d_positive(p)
+    if policy and not d_pos:
         if policy == "zero":
             return 0.0
         raise _undefined()
-    return float(kernel(name).scalar(*vals))  # not reached: the checks above raise
+    # valid input whose evaluation overflows in float64 (e.g. bias ~ 1e200): numpy
+    # semantics, and an error rather than inf/nan
+    v = _exact(name, vals)
+    if not math.isfinite(v):
+        raise InvalidParameterError(
+            ", ".join(names), "must keep the result within float64 range",
+            f"{name} overflows at {dict(zip(names, vals, strict=True))}")
+    return v
 
 
 # --------------------------------------------------------------------------- public API

@@ -146,6 +146,11 @@ def two_estimator() -> Derivation:
     steps.append(Step("Unique stationary point: solve dMSE/da = 0 (R2)", sp.Symbol("a^*"), a_star))
 
     min_mse = tidy(sp.simplify(mse.subs(a, a_star)))
+    # The same minimum in a form without cancellation or overflow-prone squares: with
+    # MSE(a) = k0 + k1 a + k2 a^2 and the first-order condition 2 k2 a* + k1 = 0,
+    # MSE(a*) = k0 + (k1/2) a* = k0 (1 - a*) + (k0 + k1/2) a*, with 1 - a* simplified.
+    k0, k1 = (sp.Poly(mse, a).coeff_monomial(a**k) for k in (0, 1))
+    min_mse_stable = k0 * tidy(1 - a_star) + sp.factor(k0 + k1 / 2) * a_star
     steps.append(Step("Minimum MSE (R3)", sp.Function("MSE")(sp.Symbol("a^*")), min_mse))
 
     mse_local = sp.expand(mse.subs(a, 0))
@@ -193,6 +198,7 @@ def two_estimator() -> Derivation:
         "d2mse": d2mse,
         "optimal_weight": a_star,
         "min_mse": min_mse,
+        "min_mse_stable": min_mse_stable,
         "mse_local": mse_local,
         "mse_global": mse_global,
         "benefit": benefit,

@@ -75,23 +75,25 @@ def float_params(draw: st.DrawFn, independent: bool = False) -> tuple[float, flo
     """(var_local, var_global, bias, cov) as floats over 1e-150 .. 1e150, cov inside the
     Cauchy-Schwarz bound (also in floating point) by construction."""
     scale = draw(_magnitude())
-    vl = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
-    vg = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
-    b = (
-        math.sqrt(scale)
-        * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
-        * draw(st.sampled_from([1.0, -1.0]))
-    )
+    if draw(st.booleans()):  # one shared scale, parameters within 1e-3 .. 1e3 of it
+        vl = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
+        vg = scale * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
+        b = math.sqrt(scale) * draw(st.one_of(st.just(0.0), _magnitude(-3, 3)))
+    else:  # mixed scales: every magnitude drawn independently over 1e-150 .. 1e150
+        vl = draw(st.one_of(st.just(0.0), _magnitude()))
+        vg = draw(st.one_of(st.just(0.0), _magnitude()))
+        b = draw(st.one_of(st.just(0.0), _magnitude()))
+    b *= draw(st.sampled_from([1.0, -1.0]))
     if independent:
         if vl + vg + b * b <= 0:  # D = 0 only at the origin; keep D > 0
             vl = scale
         return vl, vg, b, 0.0
     rho = draw(st.one_of(st.sampled_from([0.0, 1.0, -1.0]), st.floats(-1.0, 1.0)))
     cv = rho * math.sqrt(vl) * math.sqrt(vg)
-    while cv * cv > vl * vg:  # rounding can step over the bound; move towards 0
+    while abs(cv) > math.sqrt(vl) * math.sqrt(vg):  # rounding can cross the bound
         cv = float(np.nextafter(cv, 0.0))
     if vl + vg - 2 * cv + b * b <= 0:  # D = 0 only on a measure-zero set; keep D > 0
-        vl = vl + scale
+        vl = 2 * vl + scale  # keeps |c| <= sqrt(s_L s_G); D > 0 whatever the scales
     return vl, vg, b, cv
 
 

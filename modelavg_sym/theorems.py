@@ -238,6 +238,16 @@ def _core_theorems() -> list[Theorem]:
         functions=("min_mse",),
     )
     add(
+        name="min_mse_stable_form",
+        source="R3",
+        statement="MSE(a*) = s_L (1 - a*) + c a*, the form the compiled min_mse evaluates "
+        "(no cancellation of squares), equals the derived minimum.",
+        assumptions=(*_BASE, _Dpos),
+        claim=_identity(_d["min_mse"], _d["min_mse_stable"]),
+        variables=(s_L, s_G, Delta, c),
+        functions=("min_mse",),
+    )
+    add(
         name="benefit_factorisation",
         source="R4",
         statement="The benefit of averaging is B(a) = MSE(0) - MSE(a) = D a (2a* - a).",
@@ -277,9 +287,10 @@ def _core_theorems() -> list[Theorem]:
     add(
         name="benefit_zero_at_endpoints",
         source="R5",
-        statement="B(0) = 0 and B(2a*) = 0.",
+        statement="B(2a*) = 0: the benefit vanishes at the far end of the beneficial interval "
+        "(B(0) = 0 holds by definition, B being MSE(0) - MSE(a)).",
         assumptions=(*_BASE, _Dpos),
-        claim=_identity(benefit_at(2 * A_STAR) + benefit_at(0) ** 2, 0),
+        claim=_identity(benefit_at(2 * A_STAR), 0),
         variables=(s_L, s_G, Delta, c),
         functions=("benefit",),
         routes=("symbolic", "smt", "rational", "float"),

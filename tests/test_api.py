@@ -109,3 +109,46 @@ def test_bad_weight():
         m.mse(math.nan, 1.0, 1.0, 0.0)
     with pytest.raises(InvalidParameterError, match="weight"):
         m.benefit("x", 1.0, 1.0, 0.0)
+
+
+# --- extreme and mixed magnitudes: correctly rounded (exact fallback) or a clear error ----
+
+EXTREME = [
+    ("min_mse", (1.0, 1.0, 1e150, 0.0)),
+    ("min_mse", (1e-170, 1e-170, 0.0, 0.0)),
+    ("min_mse", (1e-11, 0.0, 1e-150, 0.0)),
+    ("min_mse", (1e6, 1.0, 0.0, 1e3)),  # c at the Cauchy-Schwarz bound: exactly 0
+    ("optimal_weight", (1e16, 1e16, 1.0, 1e16)),  # s_L + s_G - 2c cancels: D = 1 exactly
+    ("optimal_weight", (1.0, 1.0, 1e200, 0.0)),
+]
+
+
+def _exact_reference(name, p):
+    from fractions import Fraction
+
+    sl, sg, b, cv = (Fraction(x) for x in p)
+    d = sl + sg - 2 * cv + b * b  # independent hand-written reference
+    return {"min_mse": (sl * (sg + b * b) - cv * cv) / d, "optimal_weight": (sl - cv) / d}[name]
+
+
+@pytest.mark.parametrize("name,p", EXTREME)
+@pytest.mark.parametrize("as_array", [False, True])
+def test_extreme_inputs_correctly_rounded(name, p, as_array):
+    want = float(_exact_reference(name, p))
+    if as_array:
+        got = getattr(m, name)(*(np.full(3, x) for x in p))
+        assert (got == want).all(), (got, want)
+    else:
+        assert getattr(m, name)(*p) == want
+
+
+def test_overflowing_result_is_an_error_not_inf():
+    with pytest.raises(InvalidParameterError, match="float64 range"):
+        m.mse(1e200, 1.0, 0.5, 0.3)
+    with pytest.raises(InvalidParameterError, match="float64 range"):
+        m.mse(np.full(3, 1e200), 1.0, 0.5, 0.3)
+
+
+def test_cauchy_schwarz_check_does_not_underflow():
+    with pytest.raises(InvalidParameterError, match="cov"):
+        m.mse(0.5, 1e-300, 1e-300, 0.0, -1e-170)

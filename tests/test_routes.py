@@ -2,6 +2,7 @@
 demonstration that each route rejects a deliberately wrong formula."""
 
 import dataclasses
+import os
 
 import pytest
 import sympy as sp
@@ -13,13 +14,15 @@ from modelavg_sym.theorems import Theorem, all_theorems
 from modelavg_sym.verify import floating, rational, symbolic
 
 THEOREMS = all_theorems()
+#: The route budget follows the hypothesis profile the suite runs under (conftest.py).
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.mark.parametrize("name", list(THEOREMS))
 @pytest.mark.parametrize("route", ["symbolic", "rational", "float"])
 def test_route(name, route):
     thm = THEOREMS[name]
-    res = verify.run(thm, route, profile="ci")
+    res = verify.run(thm, route, profile=PROFILE)
     if route not in thm.routes:
         assert res.status == "not-applicable"
         return

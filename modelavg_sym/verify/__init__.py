@@ -27,7 +27,7 @@ ROUTE_MODULES: dict[str, str] = {
 }
 
 #: Examples per property for each profile.
-PROFILES: dict[str, int] = {"ci": 100, "dev": 300, "thorough": 10_000}
+PROFILES: dict[str, int] = {"ci": 100, "dev": 50, "thorough": 10_000}
 
 
 @dataclass

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
-from functools import lru_cache
 
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sympy.printing.pycode import PythonCodePrinter
 
+from ..exact import exact_function
 from ..strategies import rational_points
 from ..theorems import PROVIDERS, Theorem
 from . import PROFILES, RouteResult
@@ -36,25 +35,7 @@ def sampler(thm: Theorem) -> st.SearchStrategy[dict]:
     return found() if found is not None else rational_points(dict(thm.witness))
 
 
-class _FractionPrinter(PythonCodePrinter):
-    """Prints rationals as ``Fraction(p, q)`` so lambdified code computes exactly."""
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        return f"Fraction({expr.p}, {expr.q})"
-
-    def _print_Half(self, expr: sp.Rational) -> str:
-        return self._print_Rational(expr)
-
-
-@lru_cache(maxsize=4096)
-def _exact_function(expr: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., Fraction]:
-    return sp.lambdify(
-        variables,
-        expr,
-        modules=[{"Fraction": Fraction}],
-        printer=_FractionPrinter,
-        docstring_limit=0,
-    )
+_exact_function = exact_function
 
 
 def _exact_value(expr: sp.Expr, point: dict) -> Fraction | None:
