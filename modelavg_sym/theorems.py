@@ -240,8 +240,8 @@ def _core_theorems() -> list[Theorem]:
     add(
         name="min_mse_stable_form",
         source="R3",
-        statement="MSE(a*) = s_L (1 - a*) + c a*, the form the compiled min_mse evaluates "
-        "(no cancellation of squares), equals the derived minimum.",
+        statement="MSE(a*) = s_L (1 - a*) + c a*: the minimum is linear in a* once the "
+        "first-order condition D a* = s_L - c is used.",
         assumptions=(*_BASE, _Dpos),
         claim=_identity(_d["min_mse"], _d["min_mse_stable"]),
         variables=(s_L, s_G, Delta, c),
