@@ -454,3 +454,23 @@ def test_warm_run_reuses_the_recorded_run(generated, cache_dir, tmp_path, monkey
     with pytest.raises(AssertionError, match="re-derived"):
         main([*args, "--notation", "sigma"])
     capsys.readouterr()
+
+
+def test_bench_warm_work_reports_noise_not_negative_work(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.bench_regenerate import warm_work
+
+    # warm runs faster than their paired baselines: noise, not negative work
+    text, upper, met = warm_work([0.90, 0.95, 1.00], [1.0, 1.2, 0.9])
+    assert text.startswith("below noise (< ") and "-" not in text
+    assert upper == pytest.approx(0.35) and met
+    # a difference within a large spread: the upper bound decides, and it is above 1 s
+    text, upper, met = warm_work([1.0, 3.5, 2.0], [1.2, 3.0, 1.0])
+    assert "below noise" in text and upper == pytest.approx(2.5) and not met
+    # clear signals, one above and one below the goal
+    text, upper, met = warm_work([2.5, 2.6, 2.55], [1.0, 1.02, 1.01])
+    assert text.startswith("1.54 s") and not met
+    text, upper, met = warm_work([1.3, 1.31, 1.32], [1.0, 1.0, 1.01])
+    assert text.startswith("310.0 ms") and met and upper == pytest.approx(0.32)
+    with pytest.raises(ValueError, match="paired"):
+        warm_work([1.0], [1.0, 2.0])
