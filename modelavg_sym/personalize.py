@@ -316,9 +316,15 @@ def summaries_from_table(rows: Iterable[Any]) -> list[NodeSummary]:
 # --------------------------------------------------------------------------- estimators
 
 
-def _loo(total: Array, own: Array) -> Array:
-    """Leave-one-out sums along the last axis: sum_{i != j} x_i for every j."""
-    return total[..., None] - own
+def _loo(x: Array) -> Array:
+    """Leave-one-out sums along the last axis: sum_{i != j} x_i for every j, as the sum of
+    the exclusive prefix and suffix sums (no ``total - own`` cancellation when one node's
+    term dominates the others)."""
+    x = np.asarray(x, dtype=np.float64)
+    zero = np.zeros((*x.shape[:-1], 1))
+    before = np.concatenate([zero, np.cumsum(x, axis=-1)[..., :-1]], axis=-1)
+    after = np.concatenate([np.cumsum(x[..., ::-1], axis=-1)[..., -2::-1], zero], axis=-1)
+    return before + after
 
 
 def tau2_dersimonian_laird(mean: Array, var_mean: Array) -> Array:
@@ -378,16 +384,16 @@ def estimate_weights(n: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike,
     k = mean.shape[-1]
     if k < 2:
         raise InvalidParameterError("nodes", "need at least 2 nodes", f"got {k}")
-    n_other = _loo(n.sum(axis=-1), n)
+    n_other = _loo(n)
     local = mean
-    glob = _loo((n * mean).sum(axis=-1), n * mean) / n_other
+    glob = _loo(n * mean) / n_other
     s_l = var / n
-    s_g = _loo((n * var).sum(axis=-1), n * var) / n_other**2
+    s_g = _loo(n * var) / n_other**2
     gap_sq = (glob - local) ** 2
     tau2 = None
     if method in ("random-effects", "james-stein"):
         tau2 = tau2_dersimonian_laird(mean, s_l)
-        share_sq = _loo((n**2).sum(axis=-1), n**2) / n_other**2
+        share_sq = _loo(n**2) / n_other**2
         delta_sq = tau2[..., None] * (1.0 + share_sq)
     elif method == "plugin":
         delta_sq = np.maximum(0.0, gap_sq - s_l - s_g)

@@ -341,3 +341,11 @@ def test_weights_in_unit_interval(table: tuple[list[float], ...], method: str) -
     assert ((est.estimate >= lo - slack) & (est.estimate <= hi + slack)).all()
     if method != "james-stein":  # its weight is not the minimiser of the estimated MSE
         assert (est.est_mse <= est.var_local * (1 + 1e-12) + 1e-300).all()
+
+
+def test_leave_one_out_global_has_no_cancellation():
+    # one node's values dwarf the others: "total - own" would give global = 0 for it
+    res = personalize({"a": [1e17, 1e17 + 6144], "b": [1.0, 2.0], "c": [1.1, 2.3]},
+                      method="plugin")
+    row = {r.node: r for r in res.rows}["a"]
+    assert row.global_ == pytest.approx(1.6, rel=1e-12)
