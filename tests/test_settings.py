@@ -173,18 +173,16 @@ def test_theorems_registered_and_symbolic_route_proves_identities():
             assert run(thm, "symbolic").status == "proved", thm.name
 
 
-@pytest.mark.parametrize("name", [
-    "pooled_with_local_weight_rescaled", "dk_coarse_optimum_is_core_weight",
-    "nestimators_adding_estimator_never_hurts", "simplex_K1_is_clipped_weight",
-    "matrix_weight_beats_scalar", "multivariate_scalar_weight_traces",
-])
-def test_rational_route_passes(name):
+def test_rational_route_passes_on_a_sample():
+    # every registered theorem's routes also run in tests/test_routes.py; this one keeps the
+    # settings file self-contained
     from modelavg_sym.theorems import get
     from modelavg_sym.verify import run
 
     _my_theorems()
-    res = run(get(name), "rational")
-    assert res.status == "passed" and res.examples >= 50, res
+    for name in ("dk_coarse_optimum_is_core_weight", "matrix_weight_beats_scalar"):
+        res = run(get(name), "rational")
+        assert res.status == "passed" and res.examples >= 50, res
 
 
 def test_routes_reject_wrong_formulas():
