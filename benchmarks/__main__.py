@@ -23,6 +23,7 @@ SCRIPTS: tuple[tuple[str, str, str | None], ...] = (
     ("kernels", "benchmarks.bench_kernels", None),
     ("scalar", "benchmarks.bench_scalar", None),
     ("simulation", "benchmarks.bench_simulation", None),
+    ("nestimators", "benchmarks.bench_nestimators", None),
     ("regenerate", "benchmarks.bench_regenerate", None),
     ("tests", "benchmarks.bench_tests", "tests"),
 )

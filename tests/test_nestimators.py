@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -111,14 +109,12 @@ def test_adding_an_estimator_never_raises_mse():
         assert m_all <= m_less * (1 + 1e-12)
 
 
-def test_K1000_fast():
+def test_K1000_first_order_conditions():
+    # speed is measured in benchmarks/bench_nestimators.py, not here
     rng = np.random.default_rng(np.random.SeedSequence(1000))
     S = _random_pd(rng, 1000)
     b = rng.normal(size=1000)
-    t0 = time.perf_counter()
     wts, m = modelavg_sym.optimal_weights(S, b)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0
     assert wts.sum() == pytest.approx(1.0, abs=1e-9)
     np.testing.assert_allclose((S + np.outer(b, b)) @ wts, m, rtol=1e-6)
 
