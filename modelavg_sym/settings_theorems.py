@@ -2,7 +2,9 @@
 (MATH.md sections 2-4), registered with :func:`modelavg_sym.theorems.register`.
 
 Claims are built from derived expressions; the closed forms on their right-hand sides
-are MATH.md's statements, checked by the routes.  Routes are listed honestly:
+are MATH.md's statements, checked by the routes.  Routes are listed honestly (every
+theorem in the real-algebraic fragment also goes through the SMT route; the two simplex
+theorems use Min/Max of a Piecewise optimum, outside it):
 identities go through ``symbolic`` and ``rational``; inequalities over many symbols
 through ``rational`` only (no SMT encoding here).  ``RATIONAL_SAMPLERS`` tells the
 rational route how to draw the new symbols (lazily, so importing this module does not
@@ -19,7 +21,7 @@ import sympy as sp
 from . import multivariate as mv
 from . import nestimators as ne
 from . import settings as S
-from .derive import independent
+from .derive import Derivation, Step, independent
 from .symbols import Delta, a, base_assumptions, c, s_G, s_L
 from .theorems import A_STAR, D, Theorem, register
 
@@ -71,17 +73,17 @@ _add(name="pooled_with_local_same_min_mse", source="MATH.md sec. 2", derivation=
      statement="Including the local node's data in the pooled global model does not change "
                "the optimal MSE: MSE*_incl = MSE*_excl (three nodes, symbolic).",
      assumptions=_pos, claim=_eq(_dinc["min_mse"], _dexc["min_mse"]),
-     routes=("symbolic", "rational"), sampler="assumptions")
+     routes=("symbolic", "smt", "rational"), sampler="assumptions")
 _add(name="pooled_with_local_weight_rescaled", source="MATH.md sec. 2", derivation="settings",
      statement="With the local data pooled in, the optimal weight is rescaled: "
                "a*_incl = a*_excl / (1 - w) with w = n_0 / sum n_i.",
      assumptions=_pos, claim=_eq(_dinc["optimal_weight"], _dexc["optimal_weight"] / (1 - _share)),
-     routes=("symbolic", "rational"), sampler="assumptions")
+     routes=("symbolic", "smt", "rational"), sampler="assumptions")
 _add(name="setting_mse_by_substitution", source="MATH.md sec. 2", derivation="settings",
      statement="Substituting the derived s_L, s_G, c, Delta of the pooled setting into the "
                "two-estimator MSE gives the directly expanded E[(theta_a - theta)^2].",
      assumptions=_pos, claim=_eq(_dinc["mse"], _inc.expected_mse(a)),
-     routes=("symbolic", "rational"), sampler="assumptions")
+     routes=("symbolic", "smt", "rational"), sampler="assumptions")
 
 _kg = S.known_global_random_bias(_n[0], _v[0])
 _sl = _v[0] / _n[0]
@@ -90,7 +92,7 @@ _add(name="known_global_random_bias_shrinkage", source="MATH.md sec. 2", derivat
                "a* = s_L / (s_L + tau^2), the Bayes / BLUP shrinkage factor.",
      assumptions=_positivity((_n[0], _v[0], S.tau)),
      claim=_eq(_kg.derivation()["optimal_weight"], _sl / (_sl + S.tau**2)),
-     routes=("symbolic", "rational"), sampler="assumptions")
+     routes=("symbolic", "smt", "rational"), sampler="assumptions")
 
 _dk_n = sp.symbols("n_0:3", positive=True)
 _dk = S.donahue_kleinberg(_dk_n)
@@ -100,7 +102,7 @@ _add(name="dk_coarse_optimum_is_core_weight", source="MATH.md sec. 2 (Donahue-Kl
                "covariance: 1 - w* = a* (three players, symbolic).",
      assumptions=_positivity((*_dk_n, S.sigma, S.mu_e)),
      claim=_eq(1 - _dk["coarse_optimal_w"], _dk["pooled_optimal_weight"]),
-     routes=("symbolic", "rational"), sampler="assumptions")
+     routes=("symbolic", "smt", "rational"), sampler="assumptions")
 _dk2_n = sp.symbols("n_0:2", positive=True)
 _dk2 = S.donahue_kleinberg(_dk2_n)
 _add(name="dk_two_players_fine_is_core_independent", source="MATH.md sec. 2 (Donahue-Kleinberg)",
@@ -110,7 +112,7 @@ _add(name="dk_two_players_fine_is_core_independent", source="MATH.md sec. 2 (Don
      assumptions=_positivity((*_dk2_n, S.sigma, S.mu_e)),
      claim=_eq(_dk2["fine_weight_1"], independent()["optimal_weight"].subs(
          {s_L: S.mu_e / _dk2_n[0], s_G: S.mu_e / _dk2_n[1], Delta: sp.sqrt(2) * S.sigma})),
-     routes=("symbolic", "rational"), sampler="assumptions")
+     routes=("symbolic", "smt", "rational"), sampler="assumptions")
 
 # --------------------------------------------------------------------------- N estimators
 
@@ -122,11 +124,11 @@ _add(name="nestimators_K1_is_core_weight", source="MATH.md sec. 3", derivation="
      statement="With two estimators (L unbiased, G with bias Delta, covariance c) the "
                "N-estimator optimum puts weight a* (R2) on G.",
      assumptions=_BASE, claim=_eq(_n1c["weight_1"].subs(_core_sub), A_STAR),
-     variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational"))
+     variables=(s_L, s_G, Delta, c), routes=("symbolic", "smt", "rational"))
 _add(name="nestimators_K1_is_core_min_mse", source="MATH.md sec. 3", derivation="nestimators",
      statement="With two estimators the N-estimator minimum MSE is the core MSE(a*) (R3).",
      assumptions=_BASE, claim=_eq(_n1c["min_mse"].subs(_core_sub), s_L - (s_L - c) ** 2 / D),
-     variables=(s_L, s_G, Delta, c), routes=("symbolic", "rational"))
+     variables=(s_L, s_G, Delta, c), routes=("symbolic", "smt", "rational"))
 
 _s2, _b2, _ = ne.estimator_symbols(2)
 _n2 = ne.symbolic(2)
@@ -139,22 +141,24 @@ for _i in range(3):
          statement=f"The optimal weights satisfy the first-order condition (M w*)_{_i} = "
                    "MSE(w*) (three independent estimators, M = diag(s) + b b').",
          assumptions=_pos2, claim=_eq((_M2 * _w2)[_i], _n2["min_mse"]),
-         routes=("symbolic", "rational"), sampler="assumptions")
+         routes=("symbolic", "smt", "rational"), sampler="assumptions")
 _add(name="nestimators_weights_sum_to_one", source="MATH.md sec. 3", derivation="nestimators",
      statement="The optimal weights are affine: they sum to 1.",
-     assumptions=_pos2, claim=_eq(sum(_w2), 1), routes=("symbolic", "rational"),
+     assumptions=_pos2, claim=_eq(sum(_w2), 1), routes=("symbolic", "smt", "rational"),
      sampler="assumptions")
 _one = sp.ones(3, 1)
 _add(name="nestimators_min_mse_closed_form", source="MATH.md sec. 3", derivation="nestimators",
      statement="MSE(w*) = 1 / (1' M^{-1} 1) (three independent estimators).",
      assumptions=_pos2, claim=_eq(_n2["min_mse"], 1 / (_one.T * _M2.inv() * _one)[0, 0]),
-     routes=("symbolic", "rational"), sampler="assumptions")
+     routes=("symbolic", "smt", "rational"), sampler="assumptions")
 _n1 = ne.symbolic(1)
 _add(name="nestimators_adding_estimator_never_hurts", source="MATH.md sec. 3",
      derivation="nestimators",
      statement="Adding a third estimator never raises the optimal MSE.",
      assumptions=_pos2, claim=sp.Le(_n2["min_mse"], _n1["min_mse"]),
-     routes=("rational",), sampler="assumptions")
+     routes=("smt", "rational"), sampler="assumptions",
+     # deliberately false: adding an estimator always strictly lowers the optimal MSE
+     false_variant=(_pos2, sp.Lt(_n2["min_mse"], _n1["min_mse"])))
 
 _sx1 = ne.symbolic_simplex(1)
 _add(name="simplex_K1_is_clipped_weight", source="MATH.md sec. 3", derivation="nestimators",
@@ -183,13 +187,13 @@ _add(name="multivariate_scalar_weight_traces", source="MATH.md sec. 4", derivati
      statement="For theta in R^2 the optimal scalar weight is a* (R2) with s_L, s_G, c, "
                "Delta^2 replaced by tr S_L, tr S_G, tr C, |Delta|^2.",
      assumptions=_mv_asm, claim=_eq(_sc["optimal_weight"], A_STAR.subs(_trsub)),
-     routes=("symbolic", "rational"), sampler="multivariate")
+     routes=("symbolic", "smt", "rational"), sampler="multivariate")
 _add(name="multivariate_scalar_mse_traces", source="MATH.md sec. 4", derivation="multivariate",
      statement="For theta in R^2 the MSE of the scalar-weighted average is R1 with traces.",
      assumptions=(), claim=_eq(_sc["mse"], (1 - a) ** 2 * _trsub[s_L]
                                 + a**2 * (_trsub[s_G] + _trsub[Delta] ** 2)
                                 + 2 * a * (1 - a) * _trsub[c]),
-     routes=("symbolic", "rational"), sampler="multivariate")
+     routes=("symbolic", "smt", "rational"), sampler="multivariate")
 _mw = mv.symbolic_matrix_weight(2)
 # The matrix-weight theorems are stated in the coordinates (S_L, C, Delta, M) with
 # S_G = M - S_L + C + C' - Delta Delta' (a bijective change of variables), which keeps
@@ -215,19 +219,63 @@ for _k in range(2):
                        "stated with S_G eliminated in favour of M).",
              assumptions=_mv_asm_M,
              claim=_eq(_in_M(_mw["optimal_weight"][_k, _l]), _Astar_ref[_k, _l]),
-             routes=("symbolic", "rational"), sampler="multivariate")
+             routes=("symbolic", "smt", "rational"), sampler="multivariate")
 _mw_min_M = _in_M(_mw["min_mse"])
 _add(name="matrix_weight_min_mse", source="MATH.md sec. 4", derivation="multivariate",
      statement="MSE(A*) = tr S_L - tr((S_L - C) M^{-1} (S_L - C)') (d = 2; S_G eliminated "
                "in favour of M).",
      assumptions=_mv_asm_M,
      claim=_eq(_mw_min_M, _SL.trace() - (_R * _Ms.inv() * _R.T).trace()),
-     routes=("symbolic", "rational"), sampler="multivariate")
+     routes=("symbolic", "smt", "rational"), sampler="multivariate")
 _add(name="matrix_weight_beats_scalar", source="MATH.md sec. 4", derivation="multivariate",
      statement="The optimal matrix weight is never worse than the optimal scalar weight "
                "(d = 2): MSE(A*) <= MSE(a*).",
      assumptions=_mv_asm_M, claim=sp.Le(_mw_min_M, _in_M(_sc["min_mse"])),
-     routes=("rational",), sampler="multivariate")
+     routes=("smt", "rational"), sampler="multivariate")
 
 for _thm in _THEOREMS:
     register(_thm)
+
+
+# --------------------------------------------------------------------------- report pages
+
+
+def _merged(name: str, title: str, parts: list[tuple[str, Derivation]]) -> Derivation:
+    """One page per theorem group: the scalar results and steps of several derivations
+    (matrix-valued results stay in the Python API; the page shows their entries' theorems)."""
+    results: dict[str, sp.Basic] = {}
+    steps: list[Step] = []
+    for prefix, d in parts:
+        for key, val in d.results.items():
+            if isinstance(val, sp.Expr) and not isinstance(val, sp.MatrixBase):
+                results[f"{prefix}_{key}"] = val
+        steps += [s for s in d.steps if not isinstance(s.rhs, sp.MatrixBase)]
+    return Derivation(name=name, title=title, results=results, steps=tuple(steps))
+
+
+def settings_derivation() -> Derivation:
+    """Settings engine: moments of the pooled / other-node / known-global-mean models."""
+    return _merged("settings", "Settings: s_L, s_G, c and Delta derived from node data "
+                   "(two other nodes; pooled with and without the local node)",
+                   [("excl", _exc.derivation()), ("incl", _inc.derivation())])
+
+
+def nestimators_derivation() -> Derivation:
+    """N estimators: the best affine combination for K = 1 and K = 2 (independent)."""
+    return _merged("nestimators", "N estimators: best affine combination (K = 1, 2; "
+                   "independent estimators)", [("K1", _n1), ("K2", _n2)])
+
+
+def multivariate_derivation() -> Derivation:
+    """Multivariate parameters (d = 2): the scalar weight with traces."""
+    return _merged("multivariate", "Multivariate parameters (d = 2): scalar weight with "
+                   "traces", [("scalar", _sc)])
+
+
+try:  # the report pages pick up registered derivations
+    from .artifacts import register_derivation
+except ImportError:  # pragma: no cover - artifacts is optional for the maths
+    pass
+else:
+    for _fn in (settings_derivation, nestimators_derivation, multivariate_derivation):
+        register_derivation(_fn)

@@ -205,8 +205,14 @@ _SHORT = re.compile(r"^[A-Za-z](_[A-Za-z0-9])?$")
 
 def plain_name(name: str) -> str:
     """The canonical key of a symbol name in the plain form: its letters and digits
-    (``s_L``, ``s_{L}`` -> ``sL``); parsed symbols are matched back by this key."""
-    return re.sub(r"[^A-Za-z0-9]", "", name)
+    (``s_L``, ``s_{L}`` -> ``sL``; digits spelt out, ``mu_0`` -> ``muZero``); parsed symbols
+    are matched back by this key."""
+    key = re.sub(r"[^A-Za-z0-9]", "", name)
+    # the parser's \mathit{...} takes letters only: digits become capitalised words
+    return re.sub(r"[0-9]", lambda m: _DIGIT_WORDS[int(m.group())], key)
+
+
+_DIGIT_WORDS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 
 
 def plain_symbol(sym: sp.Symbol) -> str:
