@@ -168,7 +168,7 @@ def test_theorems_registered_and_symbolic_route_proves_identities():
     assert len(thms) >= 20
     for thm in thms:
         assert registered[thm.name] is thm
-        assert set(thm.routes) <= {"symbolic", "rational"}
+        assert set(thm.routes) <= {"symbolic", "smt", "rational"}
         if "symbolic" in thm.routes:
             assert run(thm, "symbolic").status == "proved", thm.name
 
