@@ -529,17 +529,27 @@ def personalize(data: Any = None, *, summaries: Any = None, node_col: str = "nod
                                     f"got {method!r}")
     if (data is None) == (summaries is None):
         raise InvalidParameterError("data", "give exactly one of data= and summaries=")
-    if summaries is not None:
-        table = (read_summaries_csv(summaries, node_col) if _is_path(summaries)
-                 else summaries_from_table(summaries))
-    elif _is_path(data):
-        table = read_values_csv(Path(data), node_col, value_col)
-    else:
-        table = summaries_from_values(data)
-    n = np.array([s.n for s in table], dtype=np.float64)
-    mean = np.array([s.mean for s in table])
-    var = np.array([s.var for s in table])
-    est = estimate_weights(n, mean, var, method)
+    # overflow in the moments is reported as a data error below, not as numpy warnings
+    with np.errstate(over="ignore", invalid="ignore"):
+        if summaries is not None:
+            table = (read_summaries_csv(summaries, node_col) if _is_path(summaries)
+                     else summaries_from_table(summaries))
+        elif _is_path(data):
+            table = read_values_csv(Path(data), node_col, value_col)
+        else:
+            table = summaries_from_values(data)
+        n = np.array([s.n for s in table], dtype=np.float64)
+        mean = np.array([s.mean for s in table])
+        var = np.array([s.var for s in table])
+        for s_, v_ in zip(table, var, strict=True):
+            if not np.isfinite(v_):
+                raise _error("data", f"node {s_.node!r}: its sample variance overflows "
+                             "float64 (values too large)")
+        try:
+            est = estimate_weights(n, mean, var, method)
+        except InvalidParameterError as exc:
+            raise _error("data", "the per-node moments overflow float64 (values or sample "
+                         f"sizes too large): {exc}") from None
     rows = tuple(
         PersonalizedNode(s.node, s.n, float(est.local[i]), float(est.global_[i]),
                          float(est.weight[i]), float(est.estimate[i]), float(est.est_mse[i]),

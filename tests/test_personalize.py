@@ -349,3 +349,24 @@ def test_leave_one_out_global_has_no_cancellation():
                       method="plugin")
     row = {r.node: r for r in res.rows}["a"]
     assert row.global_ == pytest.approx(1.6, rel=1e-12)
+
+
+@pytest.mark.parametrize("content,summaries,words", [
+    ("node,n,mean,var\na,1e20,1.0,2.0\nb,5,2.0,1.0\nc,4,1.5,1.0\n", True, "overflow"),
+    ("node,value\na,1e300\na,-1e300\nb,1\nb,2\nc,3\nc,4\n", False, "overflows float64"),
+])
+def test_overflowing_data_is_a_one_line_data_error(tmp_path, content, summaries, words):
+    import subprocess
+    import sys
+
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=words):
+        if summaries:
+            personalize(summaries=path)
+        else:
+            personalize(path)
+    argv = ["personalize", str(path), *(["--summaries"] if summaries else [])]
+    proc = subprocess.run([sys.executable, "-m", "modelavg_sym", *argv],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
