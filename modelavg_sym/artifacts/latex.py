@@ -204,6 +204,11 @@ def _math(notation: Notation, exprs: Sequence[sp.Basic]) -> list[str]:
     return [p.doprint(e) for e in exprs]
 
 
+#: Display math longer than this (characters of LaTeX) is not typeset in main.tex, where
+#: nothing breaks it across lines; the equation files and the Markdown pages keep it.
+LONG_LATEX = 350
+
+
 def _theorem_env(thm: Any, statuses: Mapping[str, Mapping[str, str]],
                  notation: Notation) -> list[str]:
     """A theorem environment: statement, assumptions, claim and verification status."""
@@ -212,16 +217,18 @@ def _theorem_env(thm: Any, statuses: Mapping[str, Mapping[str, str]],
     asm = _math(notation, stated(thm.assumptions))
     claim = _math(notation, [thm.claim])[0]
     src = getattr(thm, "source", "")
+    if len(claim) > LONG_LATEX:  # no automatic line breaking in display math
+        shown = [f"Claim: stated exactly in \\texttt{{derivations/{tex_escape(thm.derivation)}"
+                 ".md} (too long to typeset legibly here)."]
+    else:
+        shown = ["Claim:", "\\begin{multline*}", claim, "\\end{multline*}"]
     return [f"\\begin{{theorem}}[{tex_escape(thm.name)}"
             + (f", {tex_escape(src)}" if src else "") + "]",
             f"\\label{{thm:{thm.name}}}",
             tex_escape(thm.statement),
             "",
             "Assumptions: " + (", ".join(f"${a}$" for a in asm) or "none") + ".",
-            "Claim:",
-            "\\begin{multline*}",
-            claim,
-            "\\end{multline*}",
+            *shown,
             f"Verification: {tex_escape(routes)}.",
             "\\end{theorem}", ""]
 
@@ -274,7 +281,12 @@ def document(
             out += [tex_escape(note), ""]
         out.append("Derived results:")
         for eq in equations([d]):
-            out.append(f"\\input{{{eq.path[:-4]}}}")
+            if len(equation_file(eq, notation)) > 2 * LONG_LATEX:
+                out.append(f"\\noindent\\texttt{{{tex_escape(eq.result)}}}: too long to "
+                           f"typeset legibly here; \\texttt{{{tex_escape(eq.path)}}} holds "
+                           "it for papers.\\par")
+            else:
+                out.append(f"\\input{{{eq.path[:-4]}}}")
         out.append("")
         for thm in thm_by_deriv.get(d.name, []):
             out += _theorem_env(thm, statuses, notation)
