@@ -62,6 +62,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -73,6 +74,7 @@ import sympy as sp
 
 from .derive import two_estimator
 from .errors import InvalidParameterError, UndefinedOptimumError
+from .exact import exact_function
 from .symbols import Delta, a, c, s_G, s_L
 
 ArrayLike = npt.ArrayLike
@@ -188,10 +190,6 @@ def _in_domain(w: Any, vl: Any, vg: Any, b: Any, cv: Any) -> Any:
 
 def _exact(name: str, vals: tuple[float, ...]) -> float:
     """``name`` at float inputs, evaluated exactly with fractions and rounded once."""
-    from fractions import Fraction
-
-    from .exact import exact_function
-
     expr, args = forms()[name]
     value = exact_function(expr, args)(*(Fraction(v) for v in vals))
     try:
@@ -204,10 +202,6 @@ def _exact(name: str, vals: tuple[float, ...]) -> float:
 
 
 def _exact_d_positive(p: tuple[float, ...]) -> bool:
-    from fractions import Fraction
-
-    from .exact import exact_function
-
     expr, args = forms()["D"]
     return bool(exact_function(expr, args)(*(Fraction(v) for v in p)) > 0)
 
@@ -570,25 +564,28 @@ def _scalar_general(name: str, xs: tuple[Any, ...]) -> float:
 
 # --------------------------------------------------------------------------- public API
 
-_F = float
+
+def _call(name: str, xs: tuple[Any, ...]) -> FloatOrArray:
+    """Dispatch: Python floats to the generated scalar function (``None`` on anything
+    unusual), other scalars to the general scalar path, arrays to the array paths."""
+    if all(type(x) is float for x in xs):
+        r = _scalar_fn(name)(*xs)
+        if r is not None:
+            return r
+    if _is_scalar(*xs):
+        return _scalar_general(name, xs)
+    return _vector(name, xs)
+
 
 
 def optimal_weight(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
                    cov: ArrayLike = 0.0) -> FloatOrArray:
-    """Optimal weight on the global model, a* = (s_L - c) / D with D = s_L + s_G - 2c + Delta^2.
+    """Optimal weight on the global model, a* = (s_L - c) / D, D = Delta^2 + (s_L - c) + (s_G - c).
 
     Minimises MSE(a) = E[((1-a) L + a G - theta)^2] (R2).  Requires s_L, s_G >= 0,
     c^2 <= s_L s_G, and D > 0 (raises :class:`UndefinedOptimumError` when D = 0).
     """
-    if (type(var_local) is _F and type(var_global) is _F and type(bias) is _F
-            and type(cov) is _F):
-        r = _scalar_fn("optimal_weight")(var_local, var_global, bias, cov)
-        if r is not None:
-            return r
-    xs = (var_local, var_global, bias, cov)
-    if _is_scalar(*xs):
-        return _scalar_general("optimal_weight", xs)
-    return _vector("optimal_weight", xs)
+    return _call("optimal_weight", (var_local, var_global, bias, cov))
 
 
 def mse(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -597,15 +594,7 @@ def mse(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: Ar
 
     Any real weight a is allowed.
     """
-    if (type(weight) is _F and type(var_local) is _F and type(var_global) is _F
-            and type(bias) is _F and type(cov) is _F):
-        r = _scalar_fn("mse")(weight, var_local, var_global, bias, cov)
-        if r is not None:
-            return r
-    xs = (weight, var_local, var_global, bias, cov)
-    if _is_scalar(*xs):
-        return _scalar_general("mse", xs)
-    return _vector("mse", xs)
+    return _call("mse", (weight, var_local, var_global, bias, cov))
 
 
 def benefit(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -615,32 +604,16 @@ def benefit(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias
     Evaluated in the product form (no cancellation between two MSEs).  Positive exactly
     for a strictly between 0 and 2a*; negative outside.  Defined for D = 0 too (then 0).
     """
-    if (type(weight) is _F and type(var_local) is _F and type(var_global) is _F
-            and type(bias) is _F and type(cov) is _F):
-        r = _scalar_fn("benefit")(weight, var_local, var_global, bias, cov)
-        if r is not None:
-            return r
-    xs = (weight, var_local, var_global, bias, cov)
-    if _is_scalar(*xs):
-        return _scalar_general("benefit", xs)
-    return _vector("benefit", xs)
+    return _call("benefit", (weight, var_local, var_global, bias, cov))
 
 
 def min_mse(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
             cov: ArrayLike = 0.0) -> FloatOrArray:
     """Minimum MSE, MSE(a*) = s_L - (s_L - c)^2 / D (R3); (1 - a*) s_L when c = 0 (R8).
 
-    Evaluated as the sum of second moments at a*.  Requires D > 0.
+    Evaluated in the closed form (s_L (s_G + Delta^2) - c^2) / D.  Requires D > 0.
     """
-    if (type(var_local) is _F and type(var_global) is _F and type(bias) is _F
-            and type(cov) is _F):
-        r = _scalar_fn("min_mse")(var_local, var_global, bias, cov)
-        if r is not None:
-            return r
-    xs = (var_local, var_global, bias, cov)
-    if _is_scalar(*xs):
-        return _scalar_general("min_mse", xs)
-    return _vector("min_mse", xs)
+    return _call("min_mse", (var_local, var_global, bias, cov))
 
 
 def beneficial_interval(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
@@ -650,16 +623,10 @@ def beneficial_interval(var_local: ArrayLike, var_global: ArrayLike, bias: Array
     Returns ``(low, high)`` with low <= high; it lies below 0 when c > s_L, and is empty
     (low == high == 0) when s_L = c.  Requires D > 0.
     """
-    xs = (var_local, var_global, bias, cov)
-    if _is_scalar(*xs):
-        hi = None
-        if all(type(x) is _F for x in xs):
-            hi = _scalar_fn("interval_high")(*xs)
-        if hi is None:
-            hi = _scalar_general("interval_high", xs)
+    hi = _call("interval_high", (var_local, var_global, bias, cov))
+    if isinstance(hi, float):
         return (min(0.0, hi), max(0.0, hi))
-    arr = _vector("interval_high", xs)
-    return np.minimum(0.0, arr), np.maximum(0.0, arr)
+    return np.minimum(0.0, hi), np.maximum(0.0, hi)
 
 
 #: Public compiled functions by name (the float route and reports iterate over these).

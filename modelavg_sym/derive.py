@@ -21,7 +21,7 @@ from functools import cache
 import sympy as sp
 
 from .moments import CovarianceTable, RandomAffine, covariance, expectation, second_moment
-from .symbols import Delta, a, c, r, s_G, s_L, theta
+from .symbols import Delta, a, base_assumptions, c, r, s_G, s_L, theta
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def two_estimator() -> Derivation:
         title="Two estimators: local L and global G with bias, covariance and a weighted average",
         results=results,
         steps=tuple(steps),
-        assumptions=(sp.Ge(s_L, 0), sp.Ge(s_G, 0), sp.Le(c**2, s_L * s_G)),
+        assumptions=tuple(base_assumptions()),
     )
 
 

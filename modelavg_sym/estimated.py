@@ -38,7 +38,7 @@ import sympy as sp
 
 from .derive import Derivation, Step, tidy, two_estimator
 from .moments import CovarianceTable, RandomAffine, second_moment
-from .symbols import Delta, a, c, r, s_G, s_L, theta
+from .symbols import Delta, a, base_assumptions, c, r, s_G, s_L, theta
 from .theorems import Theorem, register
 
 #: E[a_hat - a*], the bias of the estimated weight.
@@ -179,7 +179,7 @@ def estimated_weights() -> Derivation:
         title="Estimated weights: the risk of a_hat, and the bias of the naive Delta^2 plug-in",
         results=results,
         steps=tuple(steps),
-        assumptions=(sp.Ge(s_L, 0), sp.Ge(s_G, 0), sp.Le(c**2, s_L * s_G), sp.Ge(q, m**2)),
+        assumptions=(*base_assumptions(), sp.Ge(q, m**2)),
         notes=("a_hat is independent of (L, G): fitted on other data.",
                "A weight computed from the same data as L and G has no such closed form; "
                "its risk is measured by simulation (modelavg_sym.risk)."),
@@ -193,7 +193,7 @@ _E = estimated_weights()
 CLIPPED = sp.Max(0, u)
 _A = _E["a_star"]
 _D = _E["D"]
-_BASE = (sp.Ge(s_L, 0), sp.Ge(s_G, 0), sp.Le(c**2, s_L * s_G))
+_BASE = tuple(base_assumptions())
 _DPOS = sp.Gt(_D, 0)
 _Q_VALID = sp.Ge(q, m**2)
 _VARS = (s_L, s_G, Delta, c, m, q)
