@@ -1,9 +1,12 @@
 """The domain strategies build valid inputs by construction (and reach the boundaries)."""
 
+import math
+
 import sympy as sp
 from hypothesis import given
 from strategies import float_params, rational_moments, rational_points
 
+import modelavg_sym as m
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
 from modelavg_sym.theorems import A_STAR
 
@@ -19,7 +22,9 @@ def test_rational_moments_inside_cauchy_schwarz(p):
 def test_float_params_valid_in_floating_point(p):
     vl, vg, b, cv = p
     assert vl >= 0 and vg >= 0
-    assert cv * cv <= vl * vg
+    # the form of the Cauchy-Schwarz bound the compiled API checks (no over/underflow)
+    assert abs(cv) <= math.sqrt(vl) * math.sqrt(vg)
+    assert math.isfinite(m.optimal_weight(vl, vg, b, cv))  # accepted, a finite value
     assert vl + vg - 2 * cv + b * b > 0
 
 
