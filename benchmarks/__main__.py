@@ -63,7 +63,7 @@ def _environment(quick: bool) -> str:
     except ImportError:
         nb = "numba not installed"
     try:
-        from modelavg_sym.compile import backend
+        from modelavg_sym.numeric.api import backend
 
         be = backend()
     except ImportError:

@@ -55,14 +55,14 @@ def _numexpr_kernel(name: str) -> Any:
         return None
     import sympy as sp
 
-    import modelavg_sym.compile as api
+    import modelavg_sym.numeric.api as api
 
     expr, args = api.forms()[name]
     return sp.lambdify(args, expr, modules="numexpr")
 
 
 def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
-    import modelavg_sym.compile as api
+    import modelavg_sym.numeric.api as api
 
     n = N_QUICK if quick else N_FULL
     repeats = repeats or (5 if quick else 9)

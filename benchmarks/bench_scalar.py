@@ -25,7 +25,7 @@ def _plain_benefit(w, vl, vg, b, cv=0.0):
 
 
 def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
-    import modelavg_sym.compile as api
+    import modelavg_sym.numeric.api as api
 
     repeats = repeats or (5 if quick else 9)
     number = 20_000 if quick else 100_000

@@ -33,8 +33,8 @@ if __package__ in (None, ""):  # run as a script from a fresh clone
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import fmt_s, interleaved, row
-from modelavg_sym.distributions import parse
-from modelavg_sym.simulate import Setting, simulate
+from modelavg_sym.simulation.distributions import parse
+from modelavg_sym.simulation.model import Setting, simulate
 
 EXACT = ("normal(1, 2)", "binomial(n=1, p=0.3)", "poisson(lam=2)", "gamma(shape=2, scale=1.5)",
          "geometric(p=0.3)", "mixture(0.3*normal(0, 1), 0.7*exponential(2))")
@@ -177,7 +177,7 @@ def _proc_cpu(pid: int) -> float:
 
 def _cpu_split(setting: Setting, reps: int) -> tuple[float, list[float]] | None:
     """(CPU seconds of the run in this process, CPU seconds of each of 2 workers)."""
-    from modelavg_sym import simulate as sim
+    from modelavg_sym.simulation import model as sim
 
     try:
         simulate(setting, 2**15, seed=5, workers=2)  # pool up

@@ -1,6 +1,6 @@
 """modelavg-sym: symbolic derivation and verification of optimal model averaging.
 
-The numeric API is compiled from expressions derived by :mod:`modelavg_sym.derive`:
+The numeric API is compiled from expressions derived by :mod:`modelavg_sym.derive.core`:
 
 >>> import modelavg_sym as m
 >>> m.optimal_weight(1, 0.5, 0.3)   # a* = s_L / (s_L + s_G + Delta^2) = 100/159
@@ -9,11 +9,14 @@ The numeric API is compiled from expressions derived by :mod:`modelavg_sym.deriv
 
 from __future__ import annotations
 
-from .compile import beneficial_interval, benefit, min_mse, mse, optimal_weight
-from .errors import DataError, InvalidParameterError, UndefinedOptimumError
-from .multivariate import matrix_optimal_weight, scalar_optimal_weight_multivariate
-from .nestimators import optimal_weights
-from .personalize import personalize
+from modelavg_sym.derive.multivariate import (
+    matrix_optimal_weight,
+    scalar_optimal_weight_multivariate,
+)
+from modelavg_sym.derive.nestimators import optimal_weights
+from modelavg_sym.errors import DataError, InvalidParameterError, UndefinedOptimumError
+from modelavg_sym.numeric.api import beneficial_interval, benefit, min_mse, mse, optimal_weight
+from modelavg_sym.numeric.personalize import personalize
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,5 @@
 """``python -m modelavg_sym`` runs the command-line interface."""
 
-from .cli import main
+from modelavg_sym.cli import main
 
 raise SystemExit(main())

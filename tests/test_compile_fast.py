@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import float_params, float_weights
 
-import modelavg_sym.compile as c
+import modelavg_sym.numeric.api as c
 from modelavg_sym.errors import InvalidParameterError, UndefinedOptimumError
 
 EPS = float(np.finfo(np.float64).eps)
@@ -57,7 +57,7 @@ def test_generated_module_is_current():
     text = c.FAST_KERNELS_PATH.read_text()
     assert text == c.fast_kernel_source(), (
         "modelavg_sym/_fastkernels.py is stale; regenerate with "
-        "python -c \"import modelavg_sym.compile as c; c.write_fast_kernels()\"")
+        "python -c \"import modelavg_sym.numeric.api as c; c.write_fast_kernels()\"")
 
 
 @needs_numba

@@ -5,8 +5,14 @@ The closed forms typed here are *independent references*: the package derives it
 
 import sympy as sp
 
-from modelavg_sym.derive import independent, two_estimator
-from modelavg_sym.moments import CovarianceTable, RandomAffine, covariance, second_moment, variance
+from modelavg_sym.algebra.moments import (
+    CovarianceTable,
+    RandomAffine,
+    covariance,
+    second_moment,
+    variance,
+)
+from modelavg_sym.derive.core import independent, two_estimator
 from modelavg_sym.symbols import Delta, a, c, r, s_G, s_L
 
 D_REF = s_L + s_G - 2 * c + Delta**2

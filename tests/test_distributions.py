@@ -14,9 +14,9 @@ import pickle
 import numpy as np
 import pytest
 
-from modelavg_sym import distributions as D
-from modelavg_sym.distributions import EXACT_MEAN_FAMILIES, FAMILIES, Mixture, parse
 from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.simulation import distributions as D
+from modelavg_sym.simulation.distributions import EXACT_MEAN_FAMILIES, FAMILIES, Mixture, parse
 
 N = 400_000
 K_SE = 5.0

@@ -12,8 +12,8 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-from modelavg_sym import settings as S
-from modelavg_sym.derive import independent
+from modelavg_sym.derive import settings as S
+from modelavg_sym.derive.core import independent
 from modelavg_sym.symbols import Delta, s_G, s_L
 
 sigma, mu_e, w = S.sigma, S.mu_e, S.w

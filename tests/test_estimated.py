@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from modelavg_sym import estimated as E
 from modelavg_sym.symbols import Delta, c, s_G, s_L
 from modelavg_sym.theorems import all_theorems, get
+from modelavg_sym.theorems import estimated as E
 from modelavg_sym.verify import rational, run
 
 HAS_Z3 = importlib.util.find_spec("z3") is not None

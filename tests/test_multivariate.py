@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import modelavg_sym
-from modelavg_sym import multivariate as mv
+from modelavg_sym.derive import multivariate as mv
 from modelavg_sym.errors import InvalidParameterError
 from modelavg_sym.symbols import a
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import modelavg_sym
-from modelavg_sym import nestimators as ne
-from modelavg_sym.derive import two_estimator
+from modelavg_sym.derive import nestimators as ne
+from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.errors import InvalidParameterError
 from modelavg_sym.symbols import Delta, c, s_G, s_L
 

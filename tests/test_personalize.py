@@ -14,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import modelavg_sym
+from modelavg_sym.algebra.moments import CovarianceTable, RandomAffine, second_moment, variance
 from modelavg_sym.cli import main
 from modelavg_sym.errors import DataError, InvalidParameterError
-from modelavg_sym.moments import CovarianceTable, RandomAffine, second_moment, variance
-from modelavg_sym.personalize import (
+from modelavg_sym.numeric.personalize import (
     COLUMNS,
     METHODS,
     estimate_weights,

@@ -19,7 +19,7 @@ import pytest
 from modelavg_sym.artifacts import build, registry, verification, writer
 from modelavg_sym.artifacts.notation import find_project_root, from_pyproject, parse_spec
 from modelavg_sym.cli import main
-from modelavg_sym.derive import Derivation, Step, independent, two_estimator
+from modelavg_sym.derive.core import Derivation, Step, independent, two_estimator
 from modelavg_sym.symbols import a, s_L
 from modelavg_sym.theorems import all_theorems
 

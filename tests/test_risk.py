@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from modelavg_sym import risk
-from modelavg_sym.estimated import q
+from modelavg_sym.simulation import risk
 from modelavg_sym.symbols import Delta, c, s_G, s_L
 from modelavg_sym.theorems import get
+from modelavg_sym.theorems.estimated import q
 from modelavg_sym.verify import montecarlo, run
 
 D_REF = s_L + s_G - 2 * c + Delta**2

@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 from modelavg_sym import verify
-from modelavg_sym.derive import two_estimator
+from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.symbols import Delta, c, s_G, s_L
 from modelavg_sym.theorems import Theorem, all_theorems
 from modelavg_sym.verify import floating, rational, symbolic

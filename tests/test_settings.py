@@ -7,8 +7,8 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-from modelavg_sym import settings as S
-from modelavg_sym.derive import two_estimator
+from modelavg_sym.derive import settings as S
+from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.errors import InvalidParameterError
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
 
@@ -152,8 +152,8 @@ def test_setting_from_mapping():
 # --------------------------------------------------------------------------- registered theorems
 
 def _my_theorems():
-    from modelavg_sym import settings_theorems
     from modelavg_sym.theorems import all_theorems
+    from modelavg_sym.theorems import settings as settings_theorems
 
     all_theorems()
     return settings_theorems._THEOREMS

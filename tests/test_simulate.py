@@ -16,7 +16,7 @@ import pytest
 import modelavg_sym as m
 from modelavg_sym.cli import main
 from modelavg_sym.errors import InvalidParameterError
-from modelavg_sym.simulate import (
+from modelavg_sym.simulation.model import (
     Setting,
     parallel_map,
     power_sums,
@@ -288,7 +288,7 @@ def test_degenerate_setting_has_no_optimal_weight(capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize("weighting", ["size", "uniform"])
 def test_truth_agrees_with_settings_engine(include_local: bool, weighting: str) -> None:
     """The simulated settings' s_L, s_G, c, Delta equal the settings engine's derivation."""
-    settings = pytest.importorskip("modelavg_sym.settings")
+    settings = pytest.importorskip("modelavg_sym.derive.settings")
     build = getattr(settings, "pooled" if weighting == "size" else "uniform_federation", None)
     if build is None:
         pytest.skip("settings engine without pooled/uniform_federation")
@@ -369,7 +369,7 @@ def test_malformed_scheduler_exits_2_quickly(address: str,
     ("tcp://[::1]:8786", "tcp://[::1]:8786"), ("inproc://192.168.1.2/123/4", None),
 ])
 def test_scheduler_address_formats(address: str, want: str | None) -> None:
-    from modelavg_sym.simulate import check_scheduler_address
+    from modelavg_sym.simulation.model import check_scheduler_address
 
     assert check_scheduler_address(address) == (want or address)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from modelavg_sym.derive import two_estimator
+from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.symbols import Delta, a, base_assumptions, c, s_G, s_L
 from modelavg_sym.theorems import Theorem, all_theorems
 from modelavg_sym.verify import smt

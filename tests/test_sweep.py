@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from modelavg_sym import risk
 from modelavg_sym.cli import main
+from modelavg_sym.simulation import risk
 
 
 @pytest.fixture(scope="module")

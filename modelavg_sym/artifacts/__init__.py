@@ -9,6 +9,6 @@ Submodules: ``registry`` (derivations), ``notation``, ``pages``, ``latex``, ``fi
 
 from __future__ import annotations
 
-from .registry import derivation_functions, derivations, register_derivation
+from modelavg_sym.artifacts.registry import derivation_functions, derivations, register_derivation
 
 __all__ = ["derivation_functions", "derivations", "register_derivation"]

@@ -1,6 +1,6 @@
 """Figures (matplotlib, Agg; PDF for papers, PNG for the Markdown report).
 
-Every plotted value comes from the compiled API (:mod:`modelavg_sym.compile`), never
+Every plotted value comes from the compiled API (:mod:`modelavg_sym.numeric.api`), never
 from a retyped formula.  Output is byte-for-byte deterministic: the default style is
 forced (no user matplotlibrc), PDF metadata has no dates or producer, PNG has no
 ``Software`` chunk, and the SVG hash salt is fixed.
@@ -18,7 +18,7 @@ from functools import cache
 
 import numpy as np
 
-from .. import compile as api
+from modelavg_sym.numeric import api
 
 #: Parameters of the example model used by the figures: (s_L, s_G, c).
 BASE = (1.0, 0.25, 0.0)
@@ -142,8 +142,8 @@ def register_figure(fig: Figure) -> Figure:
 
 
 def simulation_available() -> bool:
-    """True when :mod:`modelavg_sym.simulate` exists (the Monte Carlo figure needs it)."""
-    return importlib.util.find_spec("modelavg_sym.simulate") is not None
+    """True when :mod:`modelavg_sym.simulation.model` exists (the Monte Carlo figure needs it)."""
+    return importlib.util.find_spec("modelavg_sym.simulation.model") is not None
 
 
 #: The Monte Carlo figure's setting: node 0 (local) and node 1 (global), (spec, n); its
@@ -157,8 +157,8 @@ MC_WEIGHTS = tuple(round(-0.2 + 0.1 * k, 10) for k in range(15))
 @cache
 def montecarlo_data():  # type: ignore[no-untyped-def]
     """Simulated MSE with simultaneous confidence intervals against the compiled API's
-    prediction (:mod:`modelavg_sym.simulate`), plus a dense predicted curve."""
-    from ..simulate import Setting, simulate
+    prediction (:mod:`modelavg_sym.simulation.model`), plus a dense predicted curve."""
+    from modelavg_sym.simulation.model import Setting, simulate
 
     res = simulate(Setting.from_nodes(MC_NODES), MC_REPS, seed=MC_SEED, workers=1,
                    progress=False)
@@ -191,7 +191,7 @@ MONTECARLO = Figure("montecarlo_agreement", "Monte Carlo agreement: simulated MS
 
 
 def _draw_risk_study(fig) -> None:  # type: ignore[no-untyped-def]
-    from ..risk import draw_risk_study
+    from modelavg_sym.simulation.risk import draw_risk_study
 
     draw_risk_study(fig)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..symbols import SYMBOLS
+from modelavg_sym.symbols import SYMBOLS
 
 #: Named notations: symbol name -> LaTeX.  ``default`` is the symbol table's own LaTeX.
 PRESETS: dict[str, dict[str, str]] = {

@@ -1,7 +1,7 @@
 """The registry of derivations that ``regenerate`` turns into pages and equations.
 
 A derivation generator is a zero-argument callable returning a
-:class:`modelavg_sym.derive.Derivation`.  The two core ones are registered here; other
+:class:`modelavg_sym.derive.core.Derivation`.  The two core ones are registered here; other
 modules (settings, multivariate, estimated weights) add theirs with
 :func:`register_derivation` at import time.  Modules that provide theorems are imported by
 :func:`modelavg_sym.theorems.all_theorems`, so a module that registers both a derivation
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import derive
-from ..derive import Derivation
+from modelavg_sym.derive import core as derive
+from modelavg_sym.derive.core import Derivation
 
 DerivationFn = Callable[[], Derivation]
 
@@ -39,7 +39,7 @@ def derivation_functions() -> list[DerivationFn]:
 
     Theorem providers are imported first, since they may register derivations.
     """
-    from ..theorems import all_theorems
+    from modelavg_sym.theorems import all_theorems
 
     all_theorems()
     return list(_DERIVATIONS)

@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import compile as api
-from .pages import BANNER
-from .verification import summary_status, to_route_results
+from modelavg_sym.artifacts.pages import BANNER
+from modelavg_sym.artifacts.verification import summary_status, to_route_results
+from modelavg_sym.numeric import api
 
 #: The worked example of the report: (s_L, s_G, Delta, c).
 EXAMPLE = (1.0, 0.5, 0.3, 0.0)

@@ -24,7 +24,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..theorems import ALL_ROUTES, Theorem
+from modelavg_sym.theorems import ALL_ROUTES, Theorem
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: Package subdirectories that cannot change a verification verdict.
@@ -104,7 +104,7 @@ def _theorem_hash(thm: Theorem) -> str:
 
 def route_names() -> list[str]:
     """Routes implemented in :data:`modelavg_sym.verify.ROUTE_MODULES`, in ALL_ROUTES order."""
-    from ..verify import ROUTE_MODULES
+    from modelavg_sym.verify import ROUTE_MODULES
 
     known = [r for r in ALL_ROUTES if r in ROUTE_MODULES]
     return known + sorted(set(ROUTE_MODULES) - set(known))
@@ -123,11 +123,11 @@ def result_key(thm: Theorem, route: str, profile: str) -> str:
 def _run_one(name: str, route: str, profile: str) -> dict[str, Any]:
     """One route on one theorem, through ``verify.report.run_route`` (the ``verify``
     command's runner: a crashing route counts as failed) when it exists."""
-    from .. import verify
-    from ..theorems import get
+    from modelavg_sym import verify
+    from modelavg_sym.theorems import get
 
     try:
-        from ..verify.report import run_route
+        from modelavg_sym.verify.report import run_route
     except ImportError:
         run_route = verify.run
     res = run_route(get(name), route, profile).to_json()
@@ -228,7 +228,7 @@ def verify_all(
 
 def to_route_results(records: Iterable[Mapping[str, Any]]) -> list[Any]:
     """The records as :class:`modelavg_sym.verify.RouteResult` objects (seconds = 0)."""
-    from ..verify import RouteResult
+    from modelavg_sym.verify import RouteResult
 
     base = {"theorem", "route", "status", "seconds", "detail", "examples", "key"}
     out = []

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import MANIFEST, ROOTS, Artifact, is_excluded
+from modelavg_sym.artifacts.build import MANIFEST, ROOTS, Artifact, is_excluded
 
 FIX_COMMAND = "modelavg-sym regenerate"
 _TEXT_SUFFIXES = {".md", ".json", ".tex", ".txt", ".py"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..personalize import METHODS, personalize
+from modelavg_sym.numeric.personalize import METHODS, personalize
 
 NAME = "personalize"
 HELP = ("personalized estimate of every node's mean from per-node data: local, global, "

@@ -32,7 +32,7 @@ HELP = ("regenerate derivations/ and reports/ (pages, LaTeX, figures, verificati
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..verify import PROFILES
+    from modelavg_sym.verify import PROFILES
 
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 listing stale, missing and orphaned files")
@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     """(project root or cwd, output root, cache dir or None)."""
-    from ..artifacts.notation import find_project_root
+    from modelavg_sym.artifacts.notation import find_project_root
 
     root = find_project_root() or Path.cwd().resolve()
     out = Path(args.out).resolve() if args.out else root
@@ -124,9 +124,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..artifacts import notation as nt
-    from ..artifacts.build import collect, make_context
-    from ..artifacts.writer import apply, check_report, plan
+    from modelavg_sym.artifacts import notation as nt
+    from modelavg_sym.artifacts.build import collect, make_context
+    from modelavg_sym.artifacts.writer import apply, check_report, plan
 
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
                 else nt.from_pyproject(root / "pyproject.toml"))
     seeds = tuple(dict.fromkeys([out / "reports" / "verification.json",
                                  root / "reports" / "verification.json"]))
-    from ..artifacts.build import load_run, run_key, store_run
+    from modelavg_sym.artifacts.build import load_run, run_key, store_run
 
     key = run_key(notation, args.profile, not args.no_verify, out) if cache else None
     cached = load_run(cache, key) if cache and key else None

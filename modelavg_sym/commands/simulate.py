@@ -37,9 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..distributions import parse
-    from ..errors import InvalidParameterError
-    from ..simulate import Setting, simulate
+    from modelavg_sym.errors import InvalidParameterError
+    from modelavg_sym.simulation.distributions import parse
+    from modelavg_sym.simulation.model import Setting, simulate
 
     specs = [("--local", args.local, args.n_local), ("--global", args.global_, args.n_global)]
     for k, (spec, n) in enumerate(args.node):

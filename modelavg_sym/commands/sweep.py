@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..risk import render_markdown, risk_table
+    from modelavg_sym.simulation.risk import render_markdown, risk_table
 
     rows = risk_table(args.profile, workers=args.workers, scheduler=args.scheduler)
     if args.json:

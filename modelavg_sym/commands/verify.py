@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..theorems import ALL_ROUTES
-from ..verify import PROFILES
-from ..verify.report import failures, render_json, render_markdown, verification_table
+from modelavg_sym.theorems import ALL_ROUTES
+from modelavg_sym.verify import PROFILES
+from modelavg_sym.verify.report import failures, render_json, render_markdown, verification_table
 
 NAME = "verify"
 HELP = ("run every verification route (symbolic, smt, rational, float, montecarlo) on every "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .. import compile as api
+from modelavg_sym.numeric import api
 
 NAME = "weight"
 HELP = "optimal weight a*, MSE(0), MSE(1), MSE(a*) and the beneficial interval"

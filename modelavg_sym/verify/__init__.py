@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ..theorems import Theorem
+from modelavg_sym.theorems import Theorem
 
 Status = Literal["proved", "passed", "agreed", "failed", "refuted", "unknown", "not-applicable"]
 

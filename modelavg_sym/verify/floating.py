@@ -25,12 +25,12 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .. import compile as api
-from ..derive import two_estimator
-from ..strategies import float_params, float_weights
-from ..symbols import Delta, a, c, s_G, s_L
-from ..theorems import Theorem
-from . import PROFILES, RouteResult
+from modelavg_sym.derive.core import two_estimator
+from modelavg_sym.numeric import api
+from modelavg_sym.symbols import Delta, a, c, s_G, s_L
+from modelavg_sym.theorems import Theorem
+from modelavg_sym.verify import PROFILES, RouteResult
+from modelavg_sym.verify.strategies import float_params, float_weights
 
 C_ROUNDING = 16
 EPS = float(np.finfo(np.float64).eps)

@@ -1,7 +1,7 @@
 """Monte Carlo route: the theorems against simulated data from non-Gaussian distributions.
 
 For each scenario (node distributions and sample sizes; skewed, discrete and heavy-tailed,
-independent and correlated global models) :mod:`modelavg_sym.simulate` draws R
+independent and correlated global models) :mod:`modelavg_sym.simulation.model` draws R
 replications of (L, G).  The predicted quantity is evaluated from the theorem itself -- the
 right-hand side of its identity (``mse_decomposition``: (1-a)^2 s_L + a^2 (s_G + Delta^2)
 + 2a(1-a)c; ``benefit_factorisation``: D a (2a* - a); ``mse_global``: s_G + Delta^2) --
@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 import sympy as sp
 
-from .. import compile as api
-from ..simulate import Setting, SimulationResult, simulate, z_value
-from ..symbols import Delta, a, c, s_G, s_L
-from ..theorems import Theorem
-from . import RouteResult
+from modelavg_sym.numeric import api
+from modelavg_sym.simulation.model import Setting, SimulationResult, simulate, z_value
+from modelavg_sym.symbols import Delta, a, c, s_G, s_L
+from modelavg_sym.theorems import Theorem
+from modelavg_sym.verify import RouteResult
 
 #: Replications per scenario for each profile.
 REPS: dict[str, int] = {"ci": 200_000, "dev": 400_000, "thorough": 4_000_000}
@@ -98,7 +98,7 @@ def external_check(thm: Theorem) -> Callable[..., RouteResult] | None:
     """The registered Monte Carlo check of ``thm`` outside :data:`PLANS`, if any."""
     import sys
 
-    from ..theorems import PROVIDERS
+    from modelavg_sym.theorems import PROVIDERS
 
     found = CHECKS.get(thm.name)
     for mod in PROVIDERS:

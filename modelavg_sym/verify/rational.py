@@ -1,5 +1,5 @@
 """Exact-rational route: hypothesis draws exact rationals inside the assumptions (by
-construction, see :mod:`modelavg_sym.strategies`), and the claim, evaluated exactly with
+construction, see :mod:`modelavg_sym.verify.strategies`), and the claim, evaluated exactly with
 sympy, must be ``True`` (inequalities strictly, no tolerance).
 """
 
@@ -12,10 +12,10 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ..exact import exact_function
-from ..strategies import rational_points
-from ..theorems import PROVIDERS, Theorem
-from . import PROFILES, RouteResult
+from modelavg_sym.algebra.exact import exact_function
+from modelavg_sym.theorems import PROVIDERS, Theorem
+from modelavg_sym.verify import PROFILES, RouteResult
+from modelavg_sym.verify.strategies import rational_points
 
 #: Theorem name -> zero-argument callable returning a hypothesis strategy of full exact
 #: points, for theorems whose symbols go beyond the core ones (s_L, s_G, c, Delta, a, r).

@@ -25,8 +25,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from ..theorems import ALL_ROUTES, Theorem, all_theorems
-from . import PROFILES, ROUTE_MODULES, RouteResult, run
+from modelavg_sym.theorems import ALL_ROUTES, Theorem, all_theorems
+from modelavg_sym.verify import PROFILES, ROUTE_MODULES, RouteResult, run
 
 #: Cell text for each status (``passed`` and ``agreed`` get details appended).
 _STATUS_TEXT = {
@@ -68,7 +68,7 @@ def run_route(thm: Theorem, route: str, profile: str = "ci",
     try:
         if route == "smt" and smt_timeout is not None and "smt" in thm.routes \
                 and "smt" in ROUTE_MODULES:
-            from . import smt
+            from modelavg_sym.verify import smt
 
             res = smt.check(thm, profile, timeout=smt_timeout)
             res.seconds = round(time.perf_counter() - t0, 3)

@@ -60,9 +60,9 @@ from typing import Any, Literal
 import sympy as sp
 import z3
 
-from ..theorems import Theorem
-from . import RouteResult
-from .rational import holds
+from modelavg_sym.theorems import Theorem
+from modelavg_sym.verify import RouteResult
+from modelavg_sym.verify.rational import holds
 
 #: Seconds per z3 query for each profile (override with MODELAVG_SMT_TIMEOUT).
 TIMEOUTS: dict[str, float] = {"ci": 10.0, "dev": 10.0, "thorough": 60.0}

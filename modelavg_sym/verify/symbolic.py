@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..theorems import Theorem
-from . import RouteResult
+from modelavg_sym.theorems import Theorem
+from modelavg_sym.verify import RouteResult
 
 
 def difference(thm: Theorem) -> sp.Expr:

@@ -10,7 +10,7 @@ from fractions import Fraction
 import sympy as sp
 from hypothesis import strategies as st
 
-from .strategies import rationals
+from modelavg_sym.verify.strategies import rationals
 
 
 def _positive(bound: int = 20) -> st.SearchStrategy[Fraction]:
@@ -39,9 +39,9 @@ def assumption_points(draw: st.DrawFn, variables: Sequence[sp.Symbol]
 def multivariate_points(draw: st.DrawFn, d: int = 2) -> dict[sp.Symbol, sp.Rational]:
     """Entries of S_L, S_G, C (blocks of a joint covariance F F', positive semidefinite
     by construction), Delta and a scalar weight a, for the symbols of
-    :func:`modelavg_sym.multivariate.symbolic_matrices`."""
-    from .multivariate import symbolic_matrices
-    from .symbols import a
+    :func:`modelavg_sym.derive.multivariate.symbolic_matrices`."""
+    from modelavg_sym.derive.multivariate import symbolic_matrices
+    from modelavg_sym.symbols import a
 
     SL, SG, C, bias = symbolic_matrices(d)
     F = sp.Matrix(2 * d, 2 * d, lambda i, j: sp.Rational(draw(rationals(5, 10))))

@@ -9,8 +9,8 @@ forms
 with S the other nodes (c = 0) or, with ``include_local``, all nodes (c != 0); with
 ``weighting="uniform"`` G is the plain mean of the node means instead.  The target
 is theta = the local distribution's true mean.  The predicted s_L, s_G, c and Delta are
-derived from the nodes' true moments by linearity (:mod:`modelavg_sym.moments`), and the
-predicted MSE and a* come from the compiled API (:mod:`modelavg_sym.compile`).
+derived from the nodes' true moments by linearity (:mod:`modelavg_sym.algebra.moments`), and the
+predicted MSE and a* come from the compiled API (:mod:`modelavg_sym.numeric.api`).
 
 Each task (a fixed block of replications) returns the power sums
 S_ij = sum d_L^i d_G^j, i + j <= 4, of the *centred* errors d_L = e_L - 0 and
@@ -56,8 +56,8 @@ import numpy as np
 import numpy.typing as npt
 import sympy as sp
 
-from .distributions import Distribution, as_distribution
-from .errors import InvalidParameterError
+from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.simulation.distributions import Distribution, as_distribution
 
 #: Replications per task (independent of the number of workers, so results do not change).
 TASK_REPS = 1 << 15
@@ -166,9 +166,15 @@ class Setting:
 
         xbar_i = mu_i + e_i with Var(e_i) = v_i/n_i, independent; L = xbar_0 and
         G = sum w_i xbar_i (:meth:`exact_weights`); then s_L = Var(L), s_G = Var(G), c = Cov(L, G),
-        Delta = E[G] - mu_0 (:mod:`modelavg_sym.moments`).
+        Delta = E[G] - mu_0 (:mod:`modelavg_sym.algebra.moments`).
         """
-        from .moments import CovarianceTable, RandomAffine, covariance, expectation, variance
+        from modelavg_sym.algebra.moments import (
+            CovarianceTable,
+            RandomAffine,
+            covariance,
+            expectation,
+            variance,
+        )
 
         table = CovarianceTable()
         xbar = []
@@ -264,7 +270,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     if ex is None:
         if "forkserver" in mp.get_all_start_methods():
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["modelavg_sym.simulate"])
+            ctx.set_forkserver_preload(["modelavg_sym.simulation.model"])
         else:  # pragma: no cover - non-POSIX
             ctx = mp.get_context("spawn")
         ex = ProcessPoolExecutor(workers, mp_context=ctx)
@@ -539,7 +545,7 @@ class SimulationResult:
 
     def predicted(self, quantity: str, weights: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """The compiled API's prediction of ``mse`` or ``benefit`` at ``weights``."""
-        from . import compile as api
+        from modelavg_sym.numeric import api
 
         fn = {"mse": api.mse, "benefit": api.benefit}[quantity]
         w = np.atleast_1d(np.asarray(weights, dtype=np.float64))
@@ -571,7 +577,7 @@ class SimulationResult:
 
     def optimal_weight(self) -> float:
         """a* from the compiled API (nan when D = 0)."""
-        from . import compile as api
+        from modelavg_sym.numeric import api
 
         try:
             return float(api.optimal_weight(*self.truth.params))

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import InvalidParameterError
+from modelavg_sym.errors import InvalidParameterError
 
 #: Largest number of single draws generated at once when streaming sample means.
 CHUNK = 1 << 17

@@ -18,12 +18,12 @@ from typing import Any
 
 import sympy as sp
 
-from . import multivariate as mv
-from . import nestimators as ne
-from . import settings as S
-from .derive import Derivation, Step, independent
-from .symbols import Delta, a, base_assumptions, c, s_G, s_L
-from .theorems import A_STAR, D, Theorem, register
+from modelavg_sym.derive import multivariate as mv
+from modelavg_sym.derive import nestimators as ne
+from modelavg_sym.derive import settings as S
+from modelavg_sym.derive.core import Derivation, Step, independent
+from modelavg_sym.symbols import Delta, a, base_assumptions, c, s_G, s_L
+from modelavg_sym.theorems import A_STAR, D, Theorem, register
 
 _THEOREMS: list[Theorem] = []
 RATIONAL_SAMPLERS: dict[str, Callable[[], Any]] = {}
@@ -51,7 +51,7 @@ def _add(sampler: str | None = None, **kw: Any) -> None:
 
 
 def _strategies() -> Any:
-    from . import strategies_settings
+    from modelavg_sym.verify import strategies_settings
 
     return strategies_settings
 
@@ -273,7 +273,7 @@ def multivariate_derivation() -> Derivation:
 
 
 try:  # the report pages pick up registered derivations
-    from .artifacts import register_derivation
+    from modelavg_sym.artifacts import register_derivation
 except ImportError:  # pragma: no cover - artifacts is optional for the maths
     pass
 else:

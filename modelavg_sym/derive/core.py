@@ -6,7 +6,7 @@ Pure functions: no I/O.  :func:`two_estimator` builds the model
     G = theta + Delta + e_G,  Var(e_G) = s_G,  Cov(e_L, e_G) = c,
     theta_a = (1 - a) L + a G,
 
-expands E[(theta_a - theta)^2] by linearity (:mod:`modelavg_sym.moments`), and derives
+expands E[(theta_a - theta)^2] by linearity (:mod:`modelavg_sym.algebra.moments`), and derives
 every result with sympy: the optimum from dMSE/da = 0, the benefit's factorisation from
 its roots, the beneficial interval from the roots and the sign of the leading
 coefficient, and so on.  Nothing below types a finished formula in.
@@ -20,8 +20,14 @@ from functools import cache
 
 import sympy as sp
 
-from .moments import CovarianceTable, RandomAffine, covariance, expectation, second_moment
-from .symbols import Delta, a, base_assumptions, c, r, s_G, s_L, theta
+from modelavg_sym.algebra.moments import (
+    CovarianceTable,
+    RandomAffine,
+    covariance,
+    expectation,
+    second_moment,
+)
+from modelavg_sym.symbols import Delta, a, base_assumptions, c, r, s_G, s_L, theta
 
 
 @dataclass(frozen=True)

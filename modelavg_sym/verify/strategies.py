@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
-from .symbols import Delta, a, c, r, s_G, s_L
+from modelavg_sym.symbols import Delta, a, c, r, s_G, s_L
 
 
 def rationals(bound: int = 20, max_denominator: int = 50) -> st.SearchStrategy[Fraction]:

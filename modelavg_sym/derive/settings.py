@@ -2,7 +2,7 @@
 
 Nodes i = 0..K (node 0 is the local node) hold n_i independent samples with mean mu_i and
 per-sample variance v_i.  Each node's sample mean is modelled by linearity alone
-(:class:`~modelavg_sym.moments.RandomAffine`):
+(:class:`~modelavg_sym.algebra.moments.RandomAffine`):
 
     xbar_i = mu_i + e_i,    Var(e_i) = v_i / n_i,    all e_i independent.
 
@@ -21,7 +21,7 @@ conditionally unbiased.  Because every result of the two-estimator derivation de
 Delta only through Delta^2 and the MSE is linear in Delta^2, the expected MSE is obtained
 by substituting Delta^2 -> E[Delta^2] (checked below: the substituted MSE equals the
 directly expanded E[(theta_a - theta)^2]).  All results then come from
-:func:`modelavg_sym.derive.two_estimator` by substitution: nothing is retyped.
+:func:`modelavg_sym.derive.core.two_estimator` by substitution: nothing is retyped.
 
 Parameters may be sympy symbols or numbers; ints and Fractions give exact rationals.
 """
@@ -35,11 +35,17 @@ from functools import cached_property
 
 import sympy as sp
 
-from . import nestimators
-from .derive import Derivation, Step, tidy, two_estimator
-from .errors import InvalidParameterError
-from .moments import CovarianceTable, RandomAffine, covariance, expectation, second_moment
-from .symbols import Delta, a, c, s_G, s_L
+from modelavg_sym.algebra.moments import (
+    CovarianceTable,
+    RandomAffine,
+    covariance,
+    expectation,
+    second_moment,
+)
+from modelavg_sym.derive import nestimators
+from modelavg_sym.derive.core import Derivation, Step, tidy, two_estimator
+from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.symbols import Delta, a, c, s_G, s_L
 
 __all__ = [
     "Population",

@@ -6,7 +6,7 @@ Pure derivations, no I/O.  Two results, both derived from definitions:
    ``a_hat = a* + eta`` with ``eta`` independent of (L, G), ``E[eta] = m`` and
    ``E[eta^2] = q`` (so ``q = E[(a_hat - a*)^2] >= m^2`` is the weight's mean squared
    error).  Conditioning on ``a_hat`` and using independence, the risk is
-   ``E_eta[MSE(a* + eta)]`` with MSE from :func:`modelavg_sym.derive.two_estimator`;
+   ``E_eta[MSE(a* + eta)]`` with MSE from :func:`modelavg_sym.derive.core.two_estimator`;
    MSE is a quadratic in the weight, so its expectation needs only ``m`` and ``q``.
    sympy finds the ``m`` coefficient to be ``MSE'(a*) = 0`` and
 
@@ -17,7 +17,7 @@ Pure derivations, no I/O.  Two results, both derived from definitions:
    definitions (``err = (1 - a_hat) e_L + a_hat (Delta + e_G)`` expanded as a polynomial
    in ``eta, e_L, e_G`` and averaged using independence), which a theorem checks.
 
-2. **The naive plug-in of Delta^2.**  By linearity (:mod:`modelavg_sym.moments`)
+2. **The naive plug-in of Delta^2.**  By linearity (:mod:`modelavg_sym.algebra.moments`)
    ``E[(G - L)^2] = Delta^2 + s_L + s_G - 2c``: ``(G - L)^2`` over-estimates ``Delta^2``
    by ``s_L + s_G - 2c``.  Subtracting the variances removes the bias; clipping the
    result at 0 (``max(0, u)``) never moves it further from ``Delta^2 >= 0``.
@@ -36,10 +36,10 @@ from typing import Any
 
 import sympy as sp
 
-from .derive import Derivation, Step, tidy, two_estimator
-from .moments import CovarianceTable, RandomAffine, second_moment
-from .symbols import Delta, a, base_assumptions, c, r, s_G, s_L, theta
-from .theorems import Theorem, register
+from modelavg_sym.algebra.moments import CovarianceTable, RandomAffine, second_moment
+from modelavg_sym.derive.core import Derivation, Step, tidy, two_estimator
+from modelavg_sym.symbols import Delta, a, base_assumptions, c, r, s_G, s_L, theta
+from modelavg_sym.theorems import Theorem, register
 
 #: E[a_hat - a*], the bias of the estimated weight.
 m = sp.Symbol("m", real=True)
@@ -182,7 +182,7 @@ def estimated_weights() -> Derivation:
         assumptions=(*base_assumptions(), sp.Ge(q, m**2)),
         notes=("a_hat is independent of (L, G): fitted on other data.",
                "A weight computed from the same data as L and G has no such closed form; "
-               "its risk is measured by simulation (modelavg_sym.risk)."),
+               "its risk is measured by simulation (modelavg_sym.simulation.risk)."),
     )
 
 
@@ -277,7 +277,7 @@ def _sampler_weight_error() -> Any:
     draws put q at (r a*)^2 (exact multiples of a*^2, including the boundary q = a*^2)."""
     from hypothesis import strategies as st
 
-    from .strategies import nonneg_rationals, rational_points, rationals
+    from modelavg_sym.verify.strategies import nonneg_rationals, rational_points, rationals
 
     @st.composite
     def points(draw: st.DrawFn) -> dict[sp.Symbol, sp.Rational]:
@@ -299,7 +299,7 @@ def _sampler_clip() -> Any:
     """Delta from the core sampler and u any rational (negative half the time)."""
     from hypothesis import strategies as st
 
-    from .strategies import rational_points, rationals
+    from modelavg_sym.verify.strategies import rational_points, rationals
 
     @st.composite
     def points(draw: st.DrawFn) -> dict[sp.Symbol, sp.Rational]:
@@ -324,8 +324,8 @@ RATIONAL_SAMPLERS: dict[str, Callable[[], Any]] = {
 
 def _montecarlo(thm: Theorem, profile: str = "ci", formula: sp.Expr | None = None) -> Any:
     """The Monte Carlo route for these theorems: a_hat from independent data
-    (:func:`modelavg_sym.risk.montecarlo_check`; imported lazily, it simulates)."""
-    from .risk import montecarlo_check
+    (:func:`modelavg_sym.simulation.risk.montecarlo_check`; imported lazily, it simulates)."""
+    from modelavg_sym.simulation.risk import montecarlo_check
 
     return montecarlo_check(thm, profile, formula=formula)
 
@@ -337,7 +337,7 @@ MONTECARLO_CHECKS: dict[str, Callable[..., Any]] = {
 }
 
 try:  # the report pages pick up registered derivations
-    from .artifacts import register_derivation
+    from modelavg_sym.artifacts import register_derivation
 except ImportError:  # pragma: no cover - artifacts is optional for the maths
     pass
 else:

@@ -67,8 +67,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import compile as api
-from .errors import DataError, InvalidParameterError
+from modelavg_sym.errors import DataError, InvalidParameterError
+from modelavg_sym.numeric import api
 
 #: Weight estimators, default first.
 METHODS: tuple[str, ...] = ("random-effects", "plugin", "naive", "james-stein")

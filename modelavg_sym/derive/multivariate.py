@@ -4,7 +4,7 @@ theta in R^d; L = theta + e_L with Cov(e_L) = S_L; G = theta + Delta + e_G with
 Cov(e_G) = S_G and cross-covariance C = Cov(e_L, e_G) = E[e_L e_G'].
 
 * Scalar weight: theta_a = (1 - a) L + a G.  The MSE E|theta_a - theta|^2 is expanded
-  coordinate by coordinate with :mod:`modelavg_sym.moments` for a given d, and a* and
+  coordinate by coordinate with :mod:`modelavg_sym.algebra.moments` for a given d, and a* and
   MSE(a*) are solved for; the theorems state that they are the core results with
   s_L, s_G, c, Delta^2 replaced by tr S_L, tr S_G, tr C, |Delta|^2.
 * Matrix weight: theta_A = (I - A) L + A G.  The MSE is expanded the same way in the d^2
@@ -24,12 +24,12 @@ import numpy as np
 import numpy.typing as npt
 import sympy as sp
 
-from . import compile as api
-from .derive import Derivation, Step
-from .errors import InvalidParameterError
-from .moments import CovarianceTable, RandomAffine, second_moment
-from .nestimators import _solve_linear
-from .symbols import a
+from modelavg_sym.algebra.moments import CovarianceTable, RandomAffine, second_moment
+from modelavg_sym.derive.core import Derivation, Step
+from modelavg_sym.derive.nestimators import _solve_linear
+from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.numeric import api
+from modelavg_sym.symbols import a
 
 __all__ = [
     "matrix_optimal_weight",

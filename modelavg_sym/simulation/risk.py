@@ -1,11 +1,11 @@
 """Risk of estimated weights, by simulation: the Monte Carlo check of the estimated-weight
-theorems, and the risk study of the weight estimators of :mod:`modelavg_sym.personalize`.
+theorems, and the risk study of the weight estimators of :mod:`modelavg_sym.numeric.personalize`.
 
 **Monte Carlo check** (:func:`montecarlo_check`, the ``montecarlo`` route of the theorems
-of :mod:`modelavg_sym.estimated`).  For each scenario of the Monte Carlo route
+of :mod:`modelavg_sym.theorems.estimated`).  For each scenario of the Monte Carlo route
 (:data:`modelavg_sym.verify.montecarlo.SCENARIOS`: skewed, discrete, heavy-tailed nodes,
 independent and pooled-with-local global models) two independent sets of R replications
-of (L, G) are drawn with :class:`modelavg_sym.simulate.Setting`; the weight
+of (L, G) are drawn with :class:`modelavg_sym.simulation.model.Setting`; the weight
 ``a_hat = s_L / (s_L + s_G - 2c + (G' - L')^2)`` (a naive plug-in) is computed from the
 *second* set, so it is independent of the first.  Per replication the statistic
 
@@ -19,16 +19,16 @@ error of the mean, Bonferroni-corrected over the scenarios (99.9% simultaneous).
 **Risk study** (:func:`risk_table`).  k nodes with n values each; node means
 mu_i ~ Normal(0, tau^2) with tau^2 = ratio * sigma^2 / n (heterogeneity relative to the
 noise of a node mean); values mu_i + sigma * (standardised noise) with normal,
-exponential or lognormal noise (:mod:`modelavg_sym.distributions`).  For every
+exponential or lognormal noise (:mod:`modelavg_sym.simulation.distributions`).  For every
 replication each node's personalized estimate is computed by each method
-(:func:`modelavg_sym.personalize.estimate_weights`, vectorised over replications) plus
+(:func:`modelavg_sym.numeric.personalize.estimate_weights`, vectorised over replications) plus
 local, global, and the oracle a* (true s_L, s_G and the realised Delta_j, via the compiled
 :func:`modelavg_sym.optimal_weight`).  Reported: the normalised risk
 E[mean_j (estimate_j - mu_j)^2] / (sigma^2 / n) (the local model has risk 1) with its
 standard error over replications, and the benefit over the local model (paired).
 Seeds and execution: the grid's cells (settings) in table order are independent tasks;
-cell t draws from ``SeedSequence(seed).spawn(...)[t]`` (:func:`modelavg_sym.simulate.task_seed`)
-and the cells run through :func:`modelavg_sym.simulate.parallel_map` (this process, local
+cell t draws from ``SeedSequence(seed).spawn(...)[t]`` (:func:`modelavg_sym.simulation.model.task_seed`)
+and the cells run through :func:`modelavg_sym.simulation.model.parallel_map` (this process, local
 worker processes, or a Dask scheduler), rows concatenated in cell order, so the table is
 bitwise identical for any number of workers and either backend.
 """
@@ -45,9 +45,9 @@ import numpy as np
 import numpy.typing as npt
 import sympy as sp
 
-from . import compile as api
-from .personalize import estimate_weights
-from .symbols import Delta, c, s_G, s_L
+from modelavg_sym.numeric import api
+from modelavg_sym.numeric.personalize import estimate_weights
+from modelavg_sym.symbols import Delta, c, s_G, s_L
 
 Array = npt.NDArray[np.float64]
 
@@ -84,10 +84,10 @@ def montecarlo_check(thm: Any, profile: str = "ci", formula: sp.Expr | None = No
     ``formula`` replaces the theorem's right-hand side (an expression in s_L, s_G, Delta,
     c and q), to show that the check rejects a deliberately wrong formula.
     """
-    from .estimated import q
-    from .simulate import Setting, z_value
-    from .verify import RouteResult
-    from .verify.montecarlo import CONFIDENCE, REPS, SCENARIOS, SEED
+    from modelavg_sym.simulation.model import Setting, z_value
+    from modelavg_sym.theorems.estimated import q
+    from modelavg_sym.verify import RouteResult
+    from modelavg_sym.verify.montecarlo import CONFIDENCE, REPS, SCENARIOS, SEED
 
     if thm.name not in MC_THEOREMS:
         return RouteResult(thm.name, "montecarlo", "not-applicable",
@@ -158,10 +158,10 @@ PROFILES: dict[str, RiskGrid] = {
 
 
 def _noise(name: str, rng: np.random.Generator, size: tuple[int, ...]) -> Array:
-    """Standardised noise (mean 0, variance 1) from :mod:`modelavg_sym.distributions`
+    """Standardised noise (mean 0, variance 1) from :mod:`modelavg_sym.simulation.distributions`
     (plain numpy generators if that module is unavailable)."""
     try:
-        from .distributions import parse
+        from modelavg_sym.simulation.distributions import parse
     except ImportError:  # pragma: no cover - the engine ships with the package
         fallback = {"normal": (lambda: rng.standard_normal(size), 0.0, 1.0),
                     "exponential": (lambda: rng.exponential(1.0, size), 1.0, 1.0),
@@ -209,7 +209,7 @@ def simulate_setting(k: int, n: int, ratio: float, noise: str, reps: int, seed: 
     blocks of at most :data:`BLOCK_DRAWS` single values, in order from that generator, so
     memory stays bounded for large k n reps.
     """
-    from .simulate import task_seed
+    from modelavg_sym.simulation.model import task_seed
 
     rng = np.random.Generator(np.random.PCG64(task_seed(seed, cell)))
     tau2 = ratio * sigma**2 / n
@@ -247,13 +247,13 @@ def risk_table(profile: str = "ci", grid: RiskGrid | None = None, *, workers: in
     """The risk study over ``PROFILES[profile]`` (or ``grid``): one dict per setting and
     method, sorted by (noise, nodes, n, tau2_ratio, method order).
 
-    Cells run through :func:`modelavg_sym.simulate.parallel_map` with ``workers`` local
+    Cells run through :func:`modelavg_sym.simulation.model.parallel_map` with ``workers`` local
     processes or on a Dask ``scheduler`` (address, ``LocalCluster`` or ``Client``); each
     cell seeds itself from ``SeedSequence(grid.seed).spawn(...)[cell]``, so the table is
     deterministic and bitwise identical for any backend and number of workers.
     """
-    from .errors import InvalidParameterError
-    from .simulate import parallel_map
+    from modelavg_sym.errors import InvalidParameterError
+    from modelavg_sym.simulation.model import parallel_map
 
     if grid is None:
         if profile not in PROFILES:

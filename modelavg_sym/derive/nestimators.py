@@ -2,7 +2,7 @@
 
 Estimators T_0..T_K of theta with covariance matrix S and bias vector b
 (b_i = E[T_i] - theta).  For affine weights (sum w_i = 1) the error is
-sum_i w_i (T_i - theta), so by linearity (:mod:`modelavg_sym.moments`)
+sum_i w_i (T_i - theta), so by linearity (:mod:`modelavg_sym.algebra.moments`)
 
     MSE(w) = E[(sum_i w_i (T_i - theta))^2] = w' M w,    M = S + b b'.
 
@@ -32,9 +32,9 @@ import numpy.typing as npt
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from .derive import Derivation, Step, tidy
-from .errors import InvalidParameterError
-from .moments import CovarianceTable, RandomAffine, second_moment
+from modelavg_sym.algebra.moments import CovarianceTable, RandomAffine, second_moment
+from modelavg_sym.derive.core import Derivation, Step, tidy
+from modelavg_sym.errors import InvalidParameterError
 
 __all__ = [
     "affine_optimum",
@@ -157,7 +157,7 @@ def symbolic(K: int, independent: bool = True) -> Derivation:
     else:
         if K != 1:
             raise InvalidParameterError("K", "must be 1 for correlated symbolic estimators")
-        from .symbols import c
+        from modelavg_sym.symbols import c
 
         S = sp.Matrix([[s[0], c], [c, s[1]]])
     return affine_optimum(S, b, name=f"nestimators_K{K}{'' if independent else '_corr'}")

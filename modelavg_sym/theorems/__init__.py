@@ -4,7 +4,7 @@ A :class:`Theorem` has a stable ``name``, ``assumptions`` (sympy relations over 
 variables), a ``claim`` (an ``Eq`` identity or a sympy Boolean formula of relations:
 ``And``, ``Or``, ``Implies``, ``Equivalent``), a one-sentence ``statement``, and the
 verification ``routes`` that apply.  The claims are written in terms of *derived*
-expressions (a*, MSE, B from :mod:`modelavg_sym.derive`), so a theorem states a property
+expressions (a*, MSE, B from :mod:`modelavg_sym.derive.core`), so a theorem states a property
 of what the engine derived; the routes check it independently.
 
 Other modules (settings, multivariate, estimated weights, ...) add theorems through
@@ -21,8 +21,8 @@ from typing import Literal
 
 import sympy as sp
 
-from .derive import independent, two_estimator
-from .symbols import Delta, a, base_assumptions, c, r, s_G, s_L
+from modelavg_sym.derive.core import independent, two_estimator
+from modelavg_sym.symbols import Delta, a, base_assumptions, c, r, s_G, s_L
 
 Route = Literal["symbolic", "smt", "rational", "float", "montecarlo"]
 ALL_ROUTES: tuple[Route, ...] = ("symbolic", "smt", "rational", "float", "montecarlo")
@@ -71,8 +71,8 @@ class Theorem:
 _REGISTRY: dict[str, Theorem] = {}
 
 #: Modules that register theorems when imported, in report order.
-PROVIDERS: list[str] = ["modelavg_sym.theorems", "modelavg_sym.estimated",
-                        "modelavg_sym.settings_theorems"]
+PROVIDERS: list[str] = ["modelavg_sym.theorems", "modelavg_sym.theorems.estimated",
+                        "modelavg_sym.theorems.settings"]
 
 
 def register(thm: Theorem) -> Theorem:
