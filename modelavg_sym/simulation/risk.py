@@ -27,7 +27,8 @@ local, global, and the oracle a* (true s_L, s_G and the realised Delta_j, via th
 E[mean_j (estimate_j - mu_j)^2] / (sigma^2 / n) (the local model has risk 1) with its
 standard error over replications, and the benefit over the local model (paired).
 Seeds and execution: the grid's cells (settings) in table order are independent tasks;
-cell t draws from ``SeedSequence(seed).spawn(...)[t]`` (:func:`modelavg_sym.simulation.model.task_seed`)
+cell t draws from ``SeedSequence(seed).spawn(...)[t]``
+(:func:`modelavg_sym.simulation.model.task_seed`)
 and the cells run through :func:`modelavg_sym.simulation.model.parallel_map` (this process, local
 worker processes, or a Dask scheduler), rows concatenated in cell order, so the table is
 bitwise identical for any number of workers and either backend.
