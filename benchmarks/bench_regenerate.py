@@ -57,7 +57,7 @@ def available() -> bool:
         from modelavg_sym.cli import COMMANDS
     except ImportError:
         return False
-    return "modelavg_sym.commands.regenerate" in COMMANDS
+    return "regenerate" in COMMANDS
 
 
 def _timed(cmd: list[str], stdin: str | None = None, cwd: Path = ROOT

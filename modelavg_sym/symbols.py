@@ -53,10 +53,6 @@ SYMBOLS: dict[str, SymbolInfo] = {
     )
 }
 
-#: The base parameters of the two-estimator model, in API argument order.
-PARAMETERS: tuple[sp.Symbol, ...] = (s_L, s_G, Delta, c)
-
-
 def base_assumptions() -> list[sp.Basic]:
     """Assumptions every two-estimator theorem carries.
 

@@ -119,7 +119,8 @@ def test_loo_variance_and_delta_by_linearity() -> None:
     tau2 = sp.Symbol("tau2", positive=True)
     # node 1 local; G = (n2 xbar2 + n3 xbar3)/(n2 + n3), xbar_i = mu_i + e_i
     table = CovarianceTable({(f"e{i}", f"e{i}"): v[i] / n[i] for i in range(3)})
-    table.update((f"u{i}", f"u{i}", tau2) for i in range(3))
+    for i in range(3):
+        table.set(f"u{i}", f"u{i}", tau2)
     big = n[1] + n[2]
     G = (n[1] * RandomAffine.noise("e1") + n[2] * RandomAffine.noise("e2")) / big
     delta = (n[1] * RandomAffine.noise("u1") + n[2] * RandomAffine.noise("u2")) / big \

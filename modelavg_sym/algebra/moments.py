@@ -14,7 +14,7 @@ exact for any distribution with finite second moments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -88,11 +88,6 @@ class CovarianceTable:
 
     def __call__(self, k: str, l_: str) -> sp.Expr:
         return self._cov.get(frozenset((k, l_)), sp.S.Zero)
-
-    def update(self, pairs: Iterable[tuple[str, str, Scalar]]) -> CovarianceTable:
-        for k, l_, v in pairs:
-            self.set(k, l_, v)
-        return self
 
 
 def expectation(x: RandomAffine) -> sp.Expr:

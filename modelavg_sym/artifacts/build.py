@@ -218,7 +218,7 @@ def _risk_inputs() -> str:
 
 
 def risk_artifacts(ctx: Context) -> list[Artifact]:
-    """reports/risk_study.md: the risk study table of estimated weights (issue 6)."""
+    """reports/risk_study.md: the risk study table of estimated weights."""
     from modelavg_sym.simulation import risk
 
     def render() -> bytes:

@@ -196,7 +196,7 @@ def _draw_risk_study(fig) -> None:  # type: ignore[no-untyped-def]
     draw_risk_study(fig)
 
 
-RISK = Figure("risk_study", "Risk of estimated weights (issue 6): expected MSE of each "
+RISK = Figure("risk_study", "Risk of estimated weights: expected MSE of each "
               "weight estimator relative to the local model, by heterogeneity tau^2 relative "
               "to the noise, over node counts, sample sizes and noise families (ci profile; "
               "bars: 2 standard errors). Above 1: the estimated weight hurts.",

@@ -1,4 +1,4 @@
-"""``modelavg-sym bench``: run the benchmark suite (issue 7) of a source checkout.
+"""``modelavg-sym bench``: run the benchmark suite of a source checkout.
 
 The benchmarks live in ``benchmarks/`` at the project root, next to ``tests/``: they are
 development tooling that measures the installed package from outside (and spawns
@@ -15,9 +15,6 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-
-NAME = "bench"
-HELP = "run the benchmark suite (python -m benchmarks) and write reports/benchmarks.md"
 
 
 def project_root() -> Path | None:

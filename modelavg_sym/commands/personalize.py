@@ -7,10 +7,6 @@ import json
 
 from modelavg_sym.numeric.personalize import METHODS, personalize
 
-NAME = "personalize"
-HELP = ("personalized estimate of every node's mean from per-node data: local, global, "
-        "estimated weight, estimate and estimated MSE")
-
 #: Keys of each object printed by --json, in order.
 JSON_KEYS: tuple[str, ...] = ("node", "n", "local", "global", "weight", "estimate", "est_mse",
                               "local_mse")

@@ -26,10 +26,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-NAME = "regenerate"
-HELP = ("regenerate derivations/ and reports/ (pages, LaTeX, figures, verification); "
-        "--check compares without writing")
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from modelavg_sym.verify import PROFILES

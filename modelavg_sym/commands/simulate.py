@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-NAME = "simulate"
-HELP = ("simulate the local and global sample means from numpy distributions and compare the "
-        "empirical MSE and optimal weight with the derived formulas")
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local", required=True, metavar="SPEC",

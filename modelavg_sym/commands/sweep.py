@@ -6,10 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 
-NAME = "sweep"
-HELP = ("run the risk-study parameter sweep (expected risk of local, global, oracle and "
-        "estimated weights over a grid of settings) locally or on a Dask cluster")
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="ci", metavar="ci|full",

@@ -9,10 +9,6 @@ from modelavg_sym.theorems import ALL_ROUTES
 from modelavg_sym.verify import PROFILES
 from modelavg_sym.verify.report import failures, render_json, render_markdown, verification_table
 
-NAME = "verify"
-HELP = ("run every verification route (symbolic, smt, rational, float, montecarlo) on every "
-        "registered theorem and print the table; exit 1 if any check fails")
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true",

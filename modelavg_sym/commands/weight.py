@@ -7,9 +7,6 @@ import json
 
 from modelavg_sym.numeric import api
 
-NAME = "weight"
-HELP = "optimal weight a*, MSE(0), MSE(1), MSE(a*) and the beneficial interval"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--var-local", type=float, required=True, help="s_L = Var(L) >= 0")

@@ -266,9 +266,3 @@ def independent() -> Derivation:
         assumptions=(sp.Ge(s_L, 0), sp.Ge(s_G, 0)),
     )
 
-
-def beneficial_interval_bounds(derivation: Derivation | None = None) -> tuple[sp.Expr, sp.Expr]:
-    """The two roots of B(a) (0 and 2a*): B > 0 strictly between them because B's leading
-    coefficient, -D, is negative when D > 0."""
-    d = derivation or two_estimator()
-    return d["benefit_root_low"], d["benefit_root_high"]
