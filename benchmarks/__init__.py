@@ -1,17 +1,31 @@
-"""Benchmark suite (issue 7): one script per target, run together by ``python -m benchmarks``
-(or ``modelavg-sym bench``), which prints a table and writes ``reports/benchmarks.md``.
+"""Benchmark suite (issues 7 and 13): one script per area, run together by
+``python -m benchmarks`` (or ``modelavg-sym bench``), which prints a table and writes
+``reports/benchmarks.md``.
 
-Every claim is a ratio of two timings taken side by side in one run (interleaved repeats,
-medians), never an absolute time compared with a constant.  Each script exposes
-``run(quick: bool = False) -> list[dict]`` returning rows
-``{target, measured, ratio, goal, met}`` (``met`` is ``None`` for informational rows).
+Rules every script follows:
+
+* every goal is a **ratio** of two timings (or two peak memories) taken side by side in
+  one run, never an absolute time compared with a constant: the machine is shared and
+  its load changes, a ratio of interleaved measurements does not (much);
+* the two sides of a ratio are **interleaved** (rotating order per repeat) and the
+  **median** is reported;
+* baselines are written as a competent user would write them (stated where they are
+  defined) and checked to compute the same numbers as the package before being timed.
+
+Each script exposes ``run(quick: bool = False, repeats: int | None = None) -> list[Row]``
+returning rows ``{target, measured, ratio, goal, met, note}`` (``met`` is ``None`` for
+informational rows).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+import timeit
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +41,22 @@ def row(target: str, measured: str, ratio: float | None, goal: str,
             "met": met, "note": note}
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1
+def goal_row(target: str, measured: str, ratio: float, limit: float, note: str = "") -> Row:
+    """A row whose goal is ``ratio <= limit``."""
+    return row(target, measured, ratio, f"<= {limit:g}x", ratio <= limit, note)
+
+
+def interleaved(fns: Mapping[str, Callable[[], Any]], repeats: int, number: int = 1
                 ) -> dict[str, float]:
     """Median seconds per call of each function, timed in rotating order per repeat so
     that drifts in machine load hit all of them alike."""
+    return {n: statistics.median(ts) for n, ts in interleaved_samples(fns, repeats,
+                                                                       number).items()}
+
+
+def interleaved_samples(fns: Mapping[str, Callable[[], Any]], repeats: int, number: int = 1
+                        ) -> dict[str, list[float]]:
+    """Like :func:`interleaved`, but every sample (seconds per call), in repeat order."""
     names = sorted(fns)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(repeats):
@@ -41,7 +67,46 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1
             for _ in range(number):
                 fn()
             times[name].append((time.perf_counter() - t0) / number)
+    return times
+
+
+def timeit_interleaved(stmts: Mapping[str, tuple[str, dict[str, Any]]], repeats: int,
+                       number: int) -> dict[str, float]:
+    """Median seconds per execution of each *statement string* (``timeit``, no function
+    wrapped around it; ``stmts`` maps a name to (statement, namespace binding its names)),
+    the statements interleaved in rotating order per repeat."""
+    timers = {name: timeit.Timer(stmt, globals=dict(ns)) for name, (stmt, ns) in stmts.items()}
+    names = sorted(timers)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        for k in range(len(names)):
+            name = names[(r + k) % len(names)]
+            times[name].append(timers[name].timeit(number) / number)
     return {n: statistics.median(ts) for n, ts in times.items()}
+
+
+def timed_run(cmd: Sequence[str], *, cwd: Path = ROOT, stdin: str | None = None,
+              env: Mapping[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall time of one subprocess (start-up included) and its completed process."""
+    full_env = {**os.environ, **(env or {})}
+    t0 = time.perf_counter()
+    proc = subprocess.run(list(cmd), cwd=cwd, env=full_env, input=stdin, capture_output=True,
+                          text=True, check=False)
+    return time.perf_counter() - t0, proc
+
+
+def python() -> str:
+    """The interpreter running the benchmarks (the venv's, when run from it)."""
+    return sys.executable
+
+
+def load_average() -> str:
+    """``os.getloadavg()`` as text (1, 5 and 15 minutes)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:  # pragma: no cover - not available everywhere
+        return "unknown"
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
 
 
 def fmt_s(seconds: float) -> str:
@@ -55,3 +120,8 @@ def fmt_s(seconds: float) -> str:
     if seconds >= 1e-6:
         return f"{seconds * 1e6:.2f} us"
     return f"{seconds * 1e9:.0f} ns"
+
+
+def fmt_bytes(n: float) -> str:
+    """Bytes in MiB."""
+    return f"{n / 2**20:.0f} MiB"

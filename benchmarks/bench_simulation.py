@@ -34,7 +34,8 @@ if __package__ in (None, ""):  # run as a script from a fresh clone
 
 from benchmarks import fmt_s, interleaved, row
 from modelavg_sym.simulation.distributions import parse
-from modelavg_sym.simulation.model import Setting, simulate
+from modelavg_sym.simulation.engine import simulate
+from modelavg_sym.simulation.model import SimulationSetup
 
 EXACT = ("normal(1, 2)", "binomial(n=1, p=0.3)", "poisson(lam=2)", "gamma(shape=2, scale=1.5)",
          "geometric(p=0.3)", "mixture(0.3*normal(0, 1), 0.7*exponential(2))")
@@ -73,7 +74,8 @@ def bench_exact(repeats: int, reps: int) -> list[dict[str, Any]]:
     rows = []
     for spec in EXACT:
         def check(n: int, spec: str = spec) -> None:
-            res = simulate(Setting.two_estimator(spec, n, "poisson(lam=3)", n), reps, seed=1)
+            res = simulate(SimulationSetup.two_estimator(spec, n, "poisson(lam=3)", n), reps,
+                           seed=1)
             res.summary(0.5)
 
         t_small, t_big = _side_by_side(lambda: check(10), lambda: check(10_000), repeats)
@@ -105,7 +107,7 @@ def bench_streaming(repeats: int, draws: int) -> list[dict[str, Any]]:
                          f"(n={n})", ratio, ">= 0.7", ratio >= 0.7))
     spec = STREAMED[0]
     d = parse(spec)
-    setting = Setting.two_estimator(spec, n, spec, n)
+    setting = SimulationSetup.two_estimator(spec, n, spec, n)
     reps = draws // (2 * n)
 
     def raw_all() -> None:
@@ -119,7 +121,7 @@ def bench_streaming(repeats: int, draws: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _peak(setting: Setting, reps: int) -> int:
+def _peak(setting: SimulationSetup, reps: int) -> int:
     tracemalloc.start()
     tracemalloc.reset_peak()
     simulate(setting, reps, seed=3)
@@ -129,7 +131,7 @@ def _peak(setting: Setting, reps: int) -> int:
 
 
 def bench_memory(small: int, big: int) -> list[dict[str, Any]]:
-    setting = Setting.two_estimator("lognormal(0, 0.5)", 10, "beta(2, 5)", 10)
+    setting = SimulationSetup.two_estimator("lognormal(0, 0.5)", 10, "beta(2, 5)", 10)
     _peak(setting, small)  # warm caches (compiled kernels, imports)
     p_small, p_big = _peak(setting, small), _peak(setting, big)
     ratio = p_big / p_small
@@ -139,7 +141,7 @@ def bench_memory(small: int, big: int) -> list[dict[str, Any]]:
 
 
 def bench_workers(repeats: int, reps: int) -> list[dict[str, Any]]:
-    setting = Setting.two_estimator("lognormal(0, 0.5)", 100, "standard_t(df=5)", 100)
+    setting = SimulationSetup.two_estimator("lognormal(0, 0.5)", 100, "standard_t(df=5)", 100)
     before = _load()
     t1, t2 = _side_by_side(lambda: simulate(setting, reps, seed=4, workers=1),
                            lambda: simulate(setting, reps, seed=4, workers=2), repeats)
@@ -175,13 +177,14 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_split(setting: Setting, reps: int) -> tuple[float, list[float]] | None:
+def _cpu_split(setting: SimulationSetup, reps: int) -> tuple[float, list[float]] | None:
     """(CPU seconds of the run in this process, CPU seconds of each of 2 workers)."""
-    from modelavg_sym.simulation import model as sim
+    from modelavg_sym.runtime.pool import process_pool
+    from modelavg_sym.simulation import engine
 
     try:
         simulate(setting, 2**15, seed=5, workers=2)  # pool up
-        pool = sim._pool(2)
+        pool = process_pool(2, preload=(engine.__name__,))  # the pool simulate used
         pids = sorted(pool._processes)  # the pool's worker processes
         before = [_proc_cpu(p) for p in pids]
         simulate(setting, reps, seed=4, workers=2)

@@ -1,7 +1,9 @@
-"""Target 5 (opt-in, ``--tests``): the CI profile of the whole suite under 5 minutes.
+"""Opt-in (``--tests``): the CI profile of the whole suite, green, wall time reported.
 
 Runs exactly what ``.ci/run`` runs for the tests (``python -m pytest -n 2`` with CI=true,
 HYPOTHESIS_PROFILE=ci) in a subprocess and reports the wall time and pytest's summary.
+The goal is that it passes; the wall time is reported without a goal (an absolute time
+on a shared machine says more about the machine's load than about the suite).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import sys
 import time
 
 from . import ROOT, Row, fmt_s, row
-
-GOAL_S = 300.0
 
 
 def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
@@ -26,8 +26,8 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
     summary = next((ln.strip("= ") for ln in reversed(proc.stdout.splitlines())
                     if ln.strip()), "no output")
     ok = proc.returncode == 0
-    return [row("5. test suite, CI profile (pytest -n 2)", f"{fmt_s(wall)}: {summary}",
-                wall / GOAL_S, f"< {GOAL_S:g} s and green", ok and wall < GOAL_S)]
+    return [row("test suite, CI profile (pytest -n 2)", f"{fmt_s(wall)}: {summary}",
+                None, "green", ok)]
 
 
 if __name__ == "__main__":

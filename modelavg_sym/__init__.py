@@ -9,13 +9,13 @@ The numeric API is compiled from expressions derived by :mod:`modelavg_sym.deriv
 
 from __future__ import annotations
 
-from modelavg_sym.derive.multivariate import (
+from modelavg_sym.errors import DataError, InvalidParameterError, UndefinedOptimumError
+from modelavg_sym.numeric.api import beneficial_interval, benefit, min_mse, mse, optimal_weight
+from modelavg_sym.numeric.multivariate import (
     matrix_optimal_weight,
     scalar_optimal_weight_multivariate,
 )
-from modelavg_sym.derive.nestimators import optimal_weights
-from modelavg_sym.errors import DataError, InvalidParameterError, UndefinedOptimumError
-from modelavg_sym.numeric.api import beneficial_interval, benefit, min_mse, mse, optimal_weight
+from modelavg_sym.numeric.nestimators import optimal_weights
 from modelavg_sym.numeric.personalize import personalize
 
 __version__ = "0.1.0"

@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from modelavg_sym.derive import estimated as E
 from modelavg_sym.symbols import Delta, c, s_G, s_L
 from modelavg_sym.theorems import all_theorems, get
-from modelavg_sym.theorems import estimated as E
 from modelavg_sym.verify import rational, run
 
 HAS_Z3 = importlib.util.find_spec("z3") is not None
-NAMES = [*sorted(E.RATIONAL_SAMPLERS), "naive_delta_sq_bias", "unbiased_delta_sq"]
+NAMES = ["clipped_never_worse", "clipping_reduces_error", "estimated_weight_beneficial_iff",
+         "estimated_weight_benefit", "estimated_weight_risk",
+         "estimated_weight_risk_from_definitions", "naive_delta_sq_bias", "unbiased_delta_sq"]
 
 # Hand-written references (tests only): D, a* and MSE(a*) of the two-estimator model.
 D_REF = s_L + s_G - 2 * c + Delta**2
@@ -48,9 +50,14 @@ def test_expect_polynomial_refuses_unknown_moment() -> None:
 
 def test_theorems_registered() -> None:
     thms = all_theorems()
+    assert [t.name for t in thms.values() if t.derivation == "estimated_weights"] == [
+        "estimated_weight_risk", "estimated_weight_risk_from_definitions",
+        "estimated_weight_benefit", "estimated_weight_beneficial_iff", "naive_delta_sq_bias",
+        "unbiased_delta_sq", "clipping_reduces_error", "clipped_never_worse"]
     for name in NAMES:
-        assert name in thms
-        assert thms[name].derivation == "estimated_weights"
+        # every symbol beyond the core ones (m, q, u) is drawn by the theorem's own sampler
+        extra = set(thms[name].variables) & {E.m, E.q, E.u}
+        assert (thms[name].sampler is not None) == bool(extra), name
 
 
 @pytest.mark.parametrize("name", NAMES)

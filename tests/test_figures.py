@@ -57,8 +57,6 @@ def test_render_rejects_unknown_format():
         figures.render(figures.FIGURES[0], "gif")
 
 
-@pytest.mark.skipif(not figures.simulation_available(),
-                    reason="modelavg_sym.simulation.model missing")
 def test_montecarlo_figure_agrees():
     _res, cmp, dense, pred = figures.montecarlo_data()
     assert cmp.all_agree, cmp.worst()

@@ -69,26 +69,37 @@ def test_round_trip_rejects_a_wrong_formula():
 
 def test_equation_files_use_macros_and_stable_labels():
     n = make()
-    macros = {"\\" + info.macro for info in SYMBOLS.values()}
-    for eq in _equations():
-        text = latex.equation_file(eq, n)
+    macros = {"\\" + n.macro(name) for name in SYMBOLS}
+    eqs = _equations()
+    layouts = latex.EquationLayouts(eqs, n)  # one measurement for all
+    for eq in eqs:
+        text = latex.equation_file(eq, n, layouts=layouts)
         assert f"\\label{{eq:{eq.derivation}:{eq.result}}}" in text
-        body = text.split("\\label", 1)[1]
+        # the display without the comment header and the label (a tall one is an align
+        # numbered on its last line)
+        body = re.sub(r"\\label\{[^}]*\}", "", "\n".join(
+            ln for ln in text.splitlines() if not ln.startswith("%")))
         # the theory's symbols appear only as macros, never in a notation's own LaTeX
         # (components such as \Delta_{1} of a multivariate bias are other symbols)
         assert not re.search(r"s_\{?[LG]\}?|\\Delta(?!_)", body), eq.label
         used = set(re.findall(r"\\[A-Za-z]+", body))
         assert used & macros or not (eq.expr.free_symbols & {i.symbol for i in SYMBOLS.values()})
+        # namespaced: no generic macro an author may define (\cov, \varL) is used
+        assert not used & {"\\" + info.macro for info in SYMBOLS.values()}, eq.label
 
 
 def test_notation_changes_only_the_macros():
     eqs = _equations()[:6]
     default, sigma = make(), make("sigma", {"a": r"\omega"})
-    assert [latex.equation_file(e, default) for e in eqs] == \
-        [latex.equation_file(e, sigma) for e in eqs]
+    lay_d, lay_s = latex.EquationLayouts(eqs, default), latex.EquationLayouts(eqs, sigma)
+    for variant in latex.VARIANTS:
+        assert [latex.equation_file(e, default, variant, lay_d) for e in eqs] == \
+            [latex.equation_file(e, sigma, variant, lay_s) for e in eqs]
     m = latex.macros_file(sigma, [])
-    assert r"\newcommand{\varL}{{\sigma_{L}^{2}}}" in m
-    assert r"\newcommand{\wt}{{\omega}}" in m
+    # sigma_L^2 carries its own square: defined through the superscript guard
+    assert (r"\@ifdefinable{\mavgVarL}{\DeclareRobustCommand{\mavgVarL}"
+            r"{\mavg@sym{\sigma_{L}^{2}}{1}}}") in m
+    assert r"\@ifdefinable{\mavgWt}{\DeclareRobustCommand{\mavgWt}{\omega}}" in m
     # the Markdown form prints the notation itself, through the printer's symbol_names
     assert sigma.latex(s_L**2 + c) == r"{\sigma_{LG}} + \left({\sigma_{L}^{2}}\right)^{2}"
 
@@ -127,6 +138,7 @@ def test_standalone_document_compiles(tmp_path, spec):
     packages = set(re.findall(r"\\usepackage(?:\[[^]]*\])?\{([^}]*)\}",
                               (src / "main.tex").read_text()))
     used = {p.strip() for group in packages for p in group.split(",")}
-    assert used <= {"amsmath", "amssymb", "amsthm", "graphicx", "booktabs", "hyperref"}
+    assert used <= {"amsmath", "amssymb", "amsthm", "graphicx", "booktabs", "tabularx",
+                    "float", "hyperref"}
     assert not list(src.glob("*.aux"))  # nothing written next to the sources
     assert build.is_excluded("reports/latex/main.pdf")

@@ -123,3 +123,18 @@ def test_bad_input(args, param):
     if param != "var_local, var_global, cov, bias":
         with pytest.raises(InvalidParameterError):
             modelavg_sym.scalar_optimal_weight_multivariate(*args)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_normal_equations_read_off_the_mse(d):
+    """M, R and MSE(0) read off the derived MSE(A) are E[(G - L)(G - L)'], S_L - C and
+    tr S_L (hand references); MSE(A) = MSE(0) - 2 tr(A R') + tr(A M A') identically."""
+    SL, SG, C, b = mv.symbolic_matrices(d)
+    eq = mv.normal_equations(d)
+    assert sp.expand(eq["M"] - (SL + SG - C - C.T + b * b.T)) == sp.zeros(d, d)
+    assert sp.expand(eq["R"] - (SL - C)) == sp.zeros(d, d)
+    assert sp.expand(eq["mse_at_zero"] - SL.trace()) == 0
+    mse, A = mv.matrix_weight_mse(d)
+    quad = eq["mse_at_zero"] - 2 * (A * eq["R"].T).trace() + (A * eq["M"] * A.T).trace()
+    assert sp.expand(mse - quad) == 0
+    assert sp.expand(mse - quad + (A * A.T).trace()) != 0  # the check can fail

@@ -214,3 +214,20 @@ def test_exact_bad_input():
         ne.affine_optimum([[1, 0], [0, 1]], [0])
     with pytest.raises(InvalidParameterError, match="positive definite"):
         ne.affine_optimum([[1, 1], [1, 1]], [0, 0])
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 130, 300])
+def test_cholesky_triangular_solves_across_block_boundaries(n):
+    """The affine path solves M x = 1 with the Cholesky factor (two blocked triangular
+    solves); compared with numpy's LU solve on sizes around the block size."""
+    from modelavg_sym.numeric import nestimators as numeric
+
+    rng = np.random.default_rng(np.random.SeedSequence([17, n]))
+    M = _random_pd(rng, n)
+    L = np.linalg.cholesky(M)
+    x = numeric._cholesky_solve_ones(L)
+    np.testing.assert_allclose(M @ x, np.ones(n), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(x, np.linalg.solve(M, np.ones(n)), rtol=1e-9)
+    rhs = rng.normal(size=n)
+    np.testing.assert_allclose(L @ numeric._forward(L, rhs), rhs, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(L.T @ numeric._backward(L, rhs), rhs, rtol=1e-10, atol=1e-10)

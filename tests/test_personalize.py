@@ -371,3 +371,19 @@ def test_overflowing_data_is_a_one_line_data_error(tmp_path, content, summaries,
     proc = subprocess.run([sys.executable, "-m", "modelavg_sym", *argv],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_readers_alone(tmp_path: Path) -> None:
+    """The readers (modelavg_sym.data.readers) summarise without the estimators."""
+    from modelavg_sym.data.readers import NodeSummary, load_summaries, read_values_csv
+
+    p = _write(tmp_path, _long_csv(DATA))
+    got = read_values_csv(p)
+    assert [(s.node, s.n) for s in got] == [("a", 3), ("b", 2), ("c", 4)]
+    for s in got:
+        n, mean, var = _summ(DATA[s.node])
+        assert (s.n, s.mean, s.var) == (n, pytest.approx(float(mean)), pytest.approx(float(var)))
+    assert load_summaries(summaries=got) == got
+    assert isinstance(got[0], NodeSummary) and got[0].line == 2
+    with pytest.raises(DataError, match="line 2: node 'a' has only 1 value"):
+        read_values_csv(_write(tmp_path, "node,value\na,1\n", "one.csv"))

@@ -19,6 +19,7 @@ import pytest
 from modelavg_sym.artifacts import build, registry, verification, writer
 from modelavg_sym.artifacts.notation import find_project_root, from_pyproject, parse_spec
 from modelavg_sym.cli import main
+from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import Derivation, Step, independent, two_estimator
 from modelavg_sym.symbols import a, s_L
 from modelavg_sym.theorems import all_theorems
@@ -27,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _files(root: Path) -> dict[str, bytes]:
+    """Every file regenerate writes: derivations/, reports/ and the generated modules."""
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for d in ("derivations", "reports") for p in sorted((root / d).rglob("*"))
-            if p.is_file()}
+            for d in ("derivations", "reports", "modelavg_sym")
+            for p in sorted((root / d).rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +122,8 @@ def test_check_clean_then_detects_stale_missing_orphaned(generated, cache_dir, t
     page = out / "derivations" / "two_estimator.md"
     page.write_text(page.read_text().replace("## Results", "## Results (edited)"))
     (out / "reports" / "latex" / "macros.tex").unlink()
+    gen_module = out / "modelavg_sym" / "numeric" / "_generated.py"  # generated code too
+    gen_module.write_text(gen_module.read_text().replace("MAX = ", "MAX = 2 * ", 1))
     # orphans: a file the previous manifest lists as generated, and one with the banner
     man_path = out / build.MANIFEST
     man = json.loads(man_path.read_text())
@@ -139,6 +143,7 @@ def test_check_clean_then_detects_stale_missing_orphaned(generated, cache_dir, t
     text = capsys.readouterr().out
     assert "stale    derivations/two_estimator.md" in text
     assert "missing  reports/latex/macros.tex" in text
+    assert "stale    modelavg_sym/numeric/_generated.py" in text
     assert "orphaned reports/figures/old.png" in text
     assert "orphaned derivations/gone.md" in text
     assert "stale    reports/manifest.json" in text
@@ -162,6 +167,7 @@ def test_check_clean_then_detects_stale_missing_orphaned(generated, cache_dir, t
     assert (out / "derivations" / "notes" / "draft.md").read_text() == "my draft\n"
     assert "updated  derivations/two_estimator.md" in text
     assert "added    reports/latex/macros.tex" in text
+    assert "updated  modelavg_sym/numeric/_generated.py" in text
     assert (out / "reports" / "benchmarks.md").read_text() == "timings\n"
     assert main([*args, "--check"]) == 0
 
@@ -185,6 +191,7 @@ def test_check_uses_the_cache_read_only(generated, cache_dir, tmp_path, capsys):
     out = tmp_path / "o"
     shutil.copytree(generated / "derivations", out / "derivations")
     shutil.copytree(generated / "reports", out / "reports")
+    shutil.copytree(generated / "modelavg_sym", out / "modelavg_sym")  # generated modules
     args = ["regenerate", "--out", str(out), "--no-verify", "--quiet", "--cache-dir", str(cache)]
     assert main([*args, "--check"]) == 0
     assert sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*")) == listing
@@ -305,28 +312,33 @@ def test_binary_diff_is_summarised():
     assert "binary file reports/figures/x.png differs" in text
 
 
-def test_register_derivation_adds_pages(monkeypatch, tmp_path, cache_dir):
+def test_catalog_derivation_adds_pages(monkeypatch, tmp_path, cache_dir):
     def toy() -> Derivation:
         return Derivation("toy", "A toy derivation", {"double": 2 * s_L},
                           steps=(Step("double it", a, 2 * s_L),))
 
-    monkeypatch.setattr(registry, "_DERIVATIONS", list(registry._DERIVATIONS))
-    assert registry.register_derivation(toy) is toy
-    registry.register_derivation(toy)
-    assert registry.derivation_functions().count(toy) == 1
+    monkeypatch.setattr(catalog, "DERIVATIONS", (*catalog.DERIVATIONS, toy))
+    assert registry.derivation_functions()[-1] is toy
+    assert build.run_key(parse_spec(""), "ci", False, tmp_path) is None  # toy is outside
     assert main(["regenerate", "--out", str(tmp_path), "--no-verify", "--quiet",
                  "--cache-dir", str(cache_dir)]) == 0
     assert "A toy derivation" in (tmp_path / "derivations" / "toy.md").read_text()
     tex = (tmp_path / "reports" / "latex" / "equations" / "toy" / "double.tex").read_text()
-    assert r"\label{eq:toy:double}" in tex and r"2 \varL" in tex
+    assert r"\label{eq:toy:double}" in tex and r"2 \mavgVarL" in tex
     man = json.loads((tmp_path / build.MANIFEST).read_text())
     assert man["artifacts"]["derivations/toy.md"]["generator"] == \
         "modelavg_sym.artifacts.pages:derivation_markdown"
 
 
+def test_catalog_lists_the_report_derivations_in_order():
+    assert [d.name for _fn, d in registry.derivations()] == [
+        "two_estimator", "independent", "estimated_weights", "settings", "nestimators",
+        "multivariate"]
+
+
 def test_duplicate_derivation_names_rejected(monkeypatch):
-    monkeypatch.setattr(registry, "_DERIVATIONS",
-                        [two_estimator, independent, lambda: two_estimator()])
+    monkeypatch.setattr(catalog, "DERIVATIONS",
+                        (two_estimator, independent, lambda: two_estimator()))
     with pytest.raises(ValueError, match="two_estimator"):
         registry.derivations()
 
@@ -451,9 +463,9 @@ def test_warm_run_reuses_the_recorded_run(generated, cache_dir, tmp_path, monkey
     (out / "derivations" / "independent.md").unlink()
     assert main(args) == 0
     assert _files(out) == _files(generated)
-    with pytest.raises(AssertionError, match="re-derived"):
-        main([*args, "--notation", "sigma"])
     capsys.readouterr()
+    assert main([*args, "--notation", "sigma"]) == 1  # the CLI guard reports the bug
+    assert "internal error: AssertionError: re-derived" in capsys.readouterr().err
 
 
 def test_bench_warm_work_reports_noise_not_negative_work(monkeypatch):

@@ -9,23 +9,30 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+from modelavg_sym.derive.estimated import q
 from modelavg_sym.simulation import risk
 from modelavg_sym.symbols import Delta, c, s_G, s_L
-from modelavg_sym.theorems import get
-from modelavg_sym.theorems.estimated import q
+from modelavg_sym.theorems import ReplicationCheck, get
 from modelavg_sym.verify import montecarlo, run
+from modelavg_sym.verify.profiles import PROFILES
 
 D_REF = s_L + s_G - 2 * c + Delta**2
 MIN_MSE_REF = s_L - (s_L - c) ** 2 / D_REF
 
 
-@pytest.mark.parametrize("name", risk.MC_THEOREMS)
+#: The estimated-weight theorems checked by a per-replication statistic.
+MC_THEOREMS = ("estimated_weight_risk", "estimated_weight_benefit", "naive_delta_sq_bias",
+               "unbiased_delta_sq")
+
+
+@pytest.mark.parametrize("name", MC_THEOREMS)
 def test_montecarlo_route_agrees(name: str) -> None:
     thm = get(name)
     assert "montecarlo" in thm.routes
+    assert isinstance(thm.montecarlo, ReplicationCheck)
     res = run(thm, "montecarlo", "ci")
     assert res.status == "agreed", res.detail
-    assert res.extra["reps"] == montecarlo.REPS["ci"]
+    assert res.extra["reps"] == PROFILES["ci"].mc_reps
 
 
 @pytest.mark.parametrize(("name", "wrong"), [
@@ -40,7 +47,7 @@ def test_montecarlo_route_rejects_wrong_formula(name: str, wrong: sp.Expr) -> No
 
 
 def test_montecarlo_route_not_applicable_elsewhere() -> None:
-    assert risk.montecarlo_check(get("clipping_reduces_error")).status == "not-applicable"
+    assert montecarlo.check(get("clipping_reduces_error")).status == "not-applicable"
 
 
 TINY = risk.RiskGrid(nodes=(3, 8), sizes=(6,), ratios=(0.0, 4.0),
@@ -102,8 +109,10 @@ def test_render_markdown(tiny_rows: list[dict]) -> None:
 
 def test_risk_figure_deterministic(tmp_path: Path, tiny_rows: list[dict]) -> None:
     pytest.importorskip("matplotlib")
-    first = risk.risk_figure(tiny_rows, tmp_path / "risk")
-    second = risk.risk_figure(tiny_rows, tmp_path / "again")
+    from modelavg_sym.artifacts.figures import risk_figure
+
+    first = risk_figure(tiny_rows, tmp_path / "risk")
+    second = risk_figure(tiny_rows, tmp_path / "again")
     assert [p.suffix for p in first] == [".pdf", ".png"]
     for p1, p2 in zip(first, second, strict=True):
         assert p1.read_bytes() == p2.read_bytes(), p1.name
@@ -112,15 +121,15 @@ def test_risk_figure_deterministic(tmp_path: Path, tiny_rows: list[dict]) -> Non
 
 
 def test_ci_profile_size() -> None:
-    g = risk.PROFILES["ci"]
+    g = risk.GRIDS["ci"]
     cells = len(g.nodes) * len(g.sizes) * len(g.ratios) * len(g.noises)
     assert cells * g.reps * max(g.nodes) * max(g.sizes) <= 10_000_000  # keeps CI fast
-    assert math.isclose(risk.PROFILES["full"].reps / g.reps, 20)
+    assert math.isclose(risk.GRIDS["full"].reps / g.reps, 20)
 
 
 def test_ci_profile_table() -> None:
     rows = risk.ci_rows()
-    g = risk.PROFILES["ci"]
+    g = risk.GRIDS["ci"]
     cells = len(g.nodes) * len(g.sizes) * len(g.ratios) * len(g.noises)
     assert len(rows) == cells * len(risk.RISK_METHODS)
     assert risk.ci_rows() is rows  # computed once per process

@@ -15,15 +15,12 @@ import pytest
 
 import modelavg_sym as m
 from modelavg_sym.cli import main
+from modelavg_sym.derive import settings
 from modelavg_sym.errors import InvalidParameterError
-from modelavg_sym.simulation.model import (
-    Setting,
-    parallel_map,
-    power_sums,
-    simulate,
-    simulate_two,
-    task_seed,
-)
+from modelavg_sym.runtime.pool import check_scheduler_address, parallel_map
+from modelavg_sym.simulation.engine import simulate, simulate_two, task_seed
+from modelavg_sym.simulation.model import SimulationSetup
+from modelavg_sym.simulation.stats import power_sums
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
 from modelavg_sym.theorems import get
 from modelavg_sym.verify import run
@@ -87,7 +84,7 @@ def test_pooled_setting_truth_matches_section_2() -> None:
     """Independent reference (MATH.md section 2): with the local data pooled in,
     c = v_0/N0, s_G = sum n_i v_i / N0^2, Delta = sum n_i mu_i / N0 - mu_0."""
     nodes = [("exponential(2)", 5), ("poisson(3)", 10), ("uniform(0, 6)", 15)]
-    s = Setting.from_nodes(nodes, include_local=True)
+    s = SimulationSetup.from_nodes(nodes, include_local=True)
     t = s.truth()
     mus, vs, ns = [2.0, 3.0, 3.0], [4.0, 3.0, 3.0], [5, 10, 15]
     n0 = sum(ns)
@@ -97,7 +94,7 @@ def test_pooled_setting_truth_matches_section_2() -> None:
     assert t.var_local == pytest.approx(vs[0] / ns[0])
     res = simulate(s, REPS, seed=4)
     assert res.compare("mse", WEIGHTS).all_agree
-    excl = Setting.from_nodes(nodes).truth()
+    excl = SimulationSetup.from_nodes(nodes).truth()
     assert excl.cov == 0.0
     assert excl.var_global == pytest.approx((10 * 3 + 15 * 3) / 25**2)
 
@@ -106,20 +103,20 @@ def test_uniform_federation_truth() -> None:
     """Equal node weights: G = mean of the m pooled node means, so s_G = sum (v_i/n_i) / m^2,
     Delta = mean(mu_i) - mu_0 and, with the local node pooled, c = (v_0/n_0) / m."""
     nodes = [("gamma(2, 1)", 4), ("binomial(10, 0.4)", 10), ("laplace(3, 1)", 20)]
-    t = Setting.from_nodes(nodes, include_local=True, weighting="uniform").truth()
+    t = SimulationSetup.from_nodes(nodes, include_local=True, weighting="uniform").truth()
     mus, vs, ns = [2.0, 4.0, 3.0], [2.0, 2.4, 2.0], [4, 10, 20]
     assert t.var_global == pytest.approx(sum(v / n for v, n in zip(vs, ns, strict=True)) / 9)
     assert t.bias == pytest.approx(sum(mus) / 3 - mus[0])
     assert t.cov == pytest.approx(vs[0] / ns[0] / 3)
-    res = simulate(Setting.from_nodes(nodes, include_local=True, weighting="uniform"),
+    res = simulate(SimulationSetup.from_nodes(nodes, include_local=True, weighting="uniform"),
                    REPS, seed=5)
     assert res.compare("mse", WEIGHTS).all_agree
     with pytest.raises(InvalidParameterError):
-        Setting.from_nodes(nodes, weighting="median")
+        SimulationSetup.from_nodes(nodes, weighting="median")
 
 
 def test_results_identical_for_any_worker_count() -> None:
-    s = Setting.two_estimator("lognormal(0, 0.5)", 7, "poisson(2)", 5)
+    s = SimulationSetup.two_estimator("lognormal(0, 0.5)", 7, "poisson(2)", 5)
     one = simulate(s, 20_000, seed=11, task_reps=3_000)
     assert one.tasks == 7
     two = simulate(s, 20_000, seed=11, task_reps=3_000, workers=2)
@@ -146,7 +143,7 @@ def test_task_seeds_are_seedsequence_spawn_children() -> None:
 
 def test_dask_local_cluster_is_bitwise_identical() -> None:
     distributed = pytest.importorskip("distributed")
-    s = Setting.two_estimator("pareto(5)", 4, "binomial(3, 0.5)", 6)
+    s = SimulationSetup.two_estimator("pareto(5)", 4, "binomial(3, 0.5)", 6)
     local = simulate(s, 12_000, seed=3, task_reps=2_000)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
@@ -169,12 +166,12 @@ def test_power_sums() -> None:
     ({"reps": 10, "task_reps": 0}, "task_reps"),
 ])
 def test_invalid_arguments(kwargs: dict, param: str) -> None:
-    s = Setting.two_estimator("normal()", 3, "normal(1)", 3)
+    s = SimulationSetup.two_estimator("normal()", 3, "normal(1)", 3)
     with pytest.raises(InvalidParameterError) as exc:
         simulate(s, **kwargs)
     assert exc.value.parameter == param
     with pytest.raises(InvalidParameterError):
-        Setting.two_estimator("normal()", 0, "normal(1)", 3)
+        SimulationSetup.two_estimator("normal()", 0, "normal(1)", 3)
 
 
 def test_progress_bar_runs() -> None:
@@ -288,13 +285,10 @@ def test_degenerate_setting_has_no_optimal_weight(capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize("weighting", ["size", "uniform"])
 def test_truth_agrees_with_settings_engine(include_local: bool, weighting: str) -> None:
     """The simulated settings' s_L, s_G, c, Delta equal the settings engine's derivation."""
-    settings = pytest.importorskip("modelavg_sym.derive.settings")
-    build = getattr(settings, "pooled" if weighting == "size" else "uniform_federation", None)
-    if build is None:
-        pytest.skip("settings engine without pooled/uniform_federation")
+    build = settings.pooled if weighting == "size" else settings.uniform_federation
     nodes = [("exponential(2)", 5), ("poisson(3)", 10), ("uniform(0, 6)", 15)]
     ref = build([5, 10, 15], [4, 3, 3], [2, 3, 3], include_local=include_local)
-    t = Setting.from_nodes(nodes, include_local=include_local, weighting=weighting).truth()
+    t = SimulationSetup.from_nodes(nodes, include_local=include_local, weighting=weighting).truth()
     assert t.var_local == pytest.approx(float(ref.var_local), rel=1e-12)
     assert t.var_global == pytest.approx(float(ref.var_global), rel=1e-12)
     assert t.cov == pytest.approx(float(ref.cov), abs=1e-15)
@@ -308,7 +302,7 @@ def test_standard_error_accurate_at_large_bias(bias: float, weight: float) -> No
     (two-pass, numpy, extended precision) from the very same draws; raw moments about theta
     gave 0 at Delta/sd ~ 1e7 (catastrophic cancellation in E[X^2] - m^2)."""
     reps, seed = 5_000, 3
-    s = Setting.two_estimator("normal(0, 1)", 5, f"normal({bias!r}, 1)", 50)
+    s = SimulationSetup.two_estimator("normal(0, 1)", 5, f"normal({bias!r}, 1)", 50)
     res = simulate(s, reps, seed=seed)
     rng = np.random.Generator(np.random.PCG64(task_seed(seed, 0)))
     loc, glob = (x.astype(np.longdouble) for x in s.draw(rng, reps))
@@ -335,7 +329,7 @@ def test_cli_large_bias_agrees(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_reps_must_allow_a_standard_error(capsys: pytest.CaptureFixture[str]) -> None:
-    s = Setting.two_estimator("normal()", 3, "normal(1)", 3)
+    s = SimulationSetup.two_estimator("normal()", 3, "normal(1)", 3)
     with pytest.raises(InvalidParameterError) as exc:
         simulate(s, 1)
     assert exc.value.parameter == "reps"
@@ -369,8 +363,6 @@ def test_malformed_scheduler_exits_2_quickly(address: str,
     ("tcp://[::1]:8786", "tcp://[::1]:8786"), ("inproc://192.168.1.2/123/4", None),
 ])
 def test_scheduler_address_formats(address: str, want: str | None) -> None:
-    from modelavg_sym.simulation.model import check_scheduler_address
-
     assert check_scheduler_address(address) == (want or address)
 
 
@@ -389,9 +381,9 @@ def test_sum_law_overflow_is_rejected_when_building_the_setting(
         capsys: pytest.CaptureFixture[str]) -> None:
     """binomial(2^62, p) is a valid distribution, but the sum of 5 draws is binomial(5 2^62, p),
     beyond numpy's int64: rejected up front, not an OverflowError traceback mid-run."""
-    assert Setting.two_estimator("binomial(2**62, 0.5)", 1, "normal()", 3).nodes[0].n == 1
+    assert SimulationSetup.two_estimator("binomial(2**62, 0.5)", 1, "normal()", 3).nodes[0].n == 1
     with pytest.raises(InvalidParameterError) as exc:
-        Setting.two_estimator("binomial(2**62, 0.5)", 5, "normal()", 3)
+        SimulationSetup.two_estimator("binomial(2**62, 0.5)", 5, "normal()", 3)
     assert exc.value.parameter == "n[0]"
     rc = main(["simulate", "--local", "binomial(2**62, 0.5)", "--n-local", "5", "--global",
                "normal()", "--n-global", "5", "--reps", "100"])

@@ -25,15 +25,20 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def extra_theorem(monkeypatch):
-    """Temporarily register a theorem (removed again after the test)."""
-    all_theorems()
+    """Temporarily add a theorem area holding the theorems made by ``add`` (a later one
+    replaces an earlier one of the same name; the registry's areas are restored after the
+    test)."""
+    areas = theorems.AREAS
+    added: dict[str, Theorem] = {}
 
     def add(**kw) -> Theorem:
         kw.setdefault("statement", "test theorem")
         kw.setdefault("variables", (x,))
         kw.setdefault("routes", ("smt",))
         thm = Theorem(**kw)
-        monkeypatch.setitem(theorems._REGISTRY, thm.name, thm)
+        added[thm.name] = thm
+        extra = list(added.values())
+        monkeypatch.setattr(theorems, "AREAS", (*areas, lambda: list(extra)))
         return thm
 
     return add
@@ -131,7 +136,8 @@ def test_timeout_option_gives_unknown(capsys, extra_theorem):
 
 def test_false_variant_not_refuted_fails(capsys, extra_theorem):
     # The false variant drops x > 0, but x^2 + 1 > 0 holds anyway: the proof could not fail.
-    extra_theorem(name="zz_weak", assumptions=(x > 0,), claim=x**2 + 1 > 0)
+    extra_theorem(name="zz_weak", assumptions=(x > 0,),
+                  claim=sp.Gt(x**2 + 1, 0, evaluate=False))  # unevaluated: not just True
     code, out, err = run_cli(capsys, "--json", "--theorem", "zz_weak", "--route", "smt")
     row = json.loads(out)[0]
     assert (row["status"], row["false_variant"]) == ("proved", "proved")

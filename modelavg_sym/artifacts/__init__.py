@@ -1,7 +1,8 @@
 """Generated artifacts: derivations/ and reports/ (pages, LaTeX, figures, report).
 
-Other modules add derivations with :func:`register_derivation`; ``modelavg-sym
-regenerate`` (:mod:`modelavg_sym.commands.regenerate`) writes or checks everything.
+The derivations shown are those of :func:`modelavg_sym.derive.catalog.all_derivations`;
+``modelavg-sym regenerate`` (:mod:`modelavg_sym.commands.regenerate`) writes or checks
+everything.
 Submodules: ``registry`` (derivations), ``notation``, ``pages``, ``latex``, ``figures``,
 ``report``, ``verification`` (cached statuses), ``build`` (artifact list and manifest),
 ``writer`` (atomic writes, --check).
@@ -9,6 +10,6 @@ Submodules: ``registry`` (derivations), ``notation``, ``pages``, ``latex``, ``fi
 
 from __future__ import annotations
 
-from modelavg_sym.artifacts.registry import derivation_functions, derivations, register_derivation
+from modelavg_sym.artifacts.registry import derivation_functions, derivations
 
-__all__ = ["derivation_functions", "derivations", "register_derivation"]
+__all__ = ["derivation_functions", "derivations"]

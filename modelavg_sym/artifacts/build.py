@@ -9,28 +9,33 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 import sympy as sp
 
+from modelavg_sym import codegen
 from modelavg_sym.artifacts import figures as figs
-from modelavg_sym.artifacts import latex, pages, report
+from modelavg_sym.artifacts import latex, latexdoc, pages, report
 from modelavg_sym.artifacts.notation import Notation
-from modelavg_sym.artifacts.registry import DerivationFn, derivations, generator_name
+from modelavg_sym.artifacts.registry import (
+    DerivationFn,
+    derivation_functions,
+    derivations,
+    generator_name,
+)
 from modelavg_sym.artifacts.verification import (
     _srepr,
     route_names,
     source_hash,
-    stable_hash,
     theorem_hash,
     verify_all,
 )
 from modelavg_sym.derive.core import Derivation
+from modelavg_sym.runtime.store import ContentStore, content_hash, stable_hash
 from modelavg_sym.theorems import Theorem, all_theorems
 
 #: Files (fnmatch patterns) in derivations/ and reports/ that regenerate neither compares
@@ -43,8 +48,10 @@ EXCLUDED: tuple[str, ...] = (
 
 
 def is_excluded(path: str) -> bool:
-    """True if ``path`` matches :data:`EXCLUDED`."""
-    return any(fnmatch.fnmatchcase(path, pat) for pat in EXCLUDED)
+    """True if ``path`` matches :data:`EXCLUDED` (``*`` within one directory: the figures
+    in ``reports/latex/figures/`` are artifacts)."""
+    return any(fnmatch.fnmatchcase(path, pat) and path.count("/") == pat.count("/")
+               for pat in EXCLUDED)
 MANIFEST = "reports/manifest.json"
 #: Top-level directories regenerate owns.
 ROOTS: tuple[str, ...] = ("derivations", "reports")
@@ -65,19 +72,16 @@ class Artifact:
         (``write_cache=False``: a miss is rendered but not stored)."""
         if self._content is not None:
             return self._content
-        path = None
+        store = key = None
         if cache_dir is not None:
+            store = render_store(cache_dir)
             key = stable_hash(self.path, self.generator, self.input_hash, _render_source_hash())
-            path = cache_dir / "artifacts" / key
-            if path.is_file():
-                self._content = path.read_bytes()
+            self._content = store.get(key)
+            if self._content is not None:
                 return self._content
         self._content = self.render()
-        if path is not None and write_cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(self._content)
-            os.replace(tmp, path)
+        if store is not None and key is not None and write_cache:
+            store.put(key, self._content)
         return self._content
 
 
@@ -180,40 +184,45 @@ def latex_artifacts(ctx: Context) -> list[Artifact]:
     derivs = [d for _fn, d in ctx.derivs]
     eqs = latex.equations(derivs)
     nk = ctx.notation.key()
+    layouts = latex.EquationLayouts(eqs, ctx.notation)  # one TeX measurement for all
     for eq in eqs:
-        out.append(Artifact(f"reports/latex/{eq.path}", generator_name(latex.equation_file),
-                            _h(eq.label, eq.expr, nk, sp.__version__),
-                            _text(latex.equation_file, eq, ctx.notation)))
+        for variant in latex.VARIANTS:
+            out.append(Artifact(f"reports/latex/{eq.variant_path(variant)}",
+                                generator_name(latex.equation_file),
+                                _h(eq.label, eq.expr, ctx.notation.prefix, variant,
+                                   sp.__version__),
+                                _text(latex.equation_file, eq, ctx.notation, variant, layouts)))
     out.append(Artifact("reports/latex/equations-plain.txt", generator_name(latex.plain_file),
                         _h([(e.label, e.expr) for e in eqs], sp.__version__),
                         _text(latex.plain_file, eqs)))
     out.append(Artifact("reports/latex/macros.tex", generator_name(latex.macros_file),
                         _h(nk, ctx.numbers), _text(latex.macros_file, ctx.notation, ctx.numbers)))
-    fig_list = [(f"../figures/{f.name}.pdf", f.caption) for f in figs.figures()]
+    fig_list = [(f"figures/{f.name}.pdf", f.caption) for f in figs.figures()]
     ih = _h([_deriv_hash(d) for d in derivs], _thm_state(ctx, list(ctx.theorems.values())),
             nk, fig_list, ctx.numbers, sp.__version__)
-    out.append(Artifact("reports/latex/main.tex", generator_name(latex.document), ih,
-                        _text(latex.document, derivs, ctx.theorems, ctx.statuses, ctx.notation,
-                              fig_list, ctx.numbers)))
+    out.append(Artifact("reports/latex/main.tex", generator_name(latexdoc.document), ih,
+                        _text(latexdoc.document, derivs, ctx.theorems, ctx.statuses,
+                              ctx.notation, fig_list, ctx.numbers)))
     return out
 
 
 def _figure_inputs() -> str:
     from importlib.metadata import version
 
-    from modelavg_sym.numeric import api
-
-    return _h(sorted((k, v[0], v[1]) for k, v in api.forms().items()),
+    return _h(sorted((k, v[0], v[1]) for k, v in codegen.forms().items()),
               version("matplotlib"), version("numpy"))
 
 
 def _risk_inputs() -> str:
-    """Inputs of the risk study: its module's source (grid, seeds, estimators) and the
-    personalize estimators it calls."""
+    """Inputs of the risk study: its module's source (grid, seeds, estimators), the seed
+    layout and noise distributions of the simulation, the personalize estimators it calls
+    and the generated node formulas both use."""
     import importlib
 
     mods = [importlib.import_module(f"modelavg_sym.{m}")
-            for m in ("simulation.risk", "numeric.personalize")]
+            for m in ("simulation.risk", "simulation.engine", "simulation.distributions",
+                      "numeric.personalize", "numeric._generated_estimators",
+                      "numeric.nodes")]
     return _h(*(Path(str(m.__file__)).read_text(encoding="utf-8") for m in mods))
 
 
@@ -240,19 +249,21 @@ def figure_artifacts(ctx: Context) -> list[Artifact]:
     for f in figs.figures():
         data = mc if f is figs.MONTECARLO else (_risk_inputs() if f is figs.RISK else "")
         for fmt in ("pdf", "png"):
-            out.append(Artifact(f"reports/figures/{f.name}.{fmt}", generator_name(f.draw),
-                                _h(inputs, f.name, fmt, data), partial(figs.render, f, fmt)))
+            render = cache(partial(figs.render, f, fmt))
+            # the PDF also in reports/latex/figures/, so that directory is self-contained
+            paths = [f"reports/figures/{f.name}.{fmt}"]
+            paths += [f"reports/latex/figures/{f.name}.pdf"] if fmt == "pdf" else []
+            out += [Artifact(path, generator_name(f.draw), _h(inputs, f.name, fmt, data), render)
+                    for path in paths]
     return out
 
 
 def report_artifacts(ctx: Context) -> list[Artifact]:
     """reports/report.md, verification.json and compiled/*.py."""
-    from modelavg_sym.numeric import api
-
     out: list[Artifact] = []
-    compiled = sorted(api.forms())
+    compiled = sorted(codegen.forms())
     for name in compiled:
-        expr, args = api.forms()[name]
+        expr, args = codegen.forms()[name]
         out.append(Artifact(f"reports/compiled/{name}.py", generator_name(report.compiled_source),
                             _h(name, expr, args, sp.__version__),
                             _text(report.compiled_source, name)))
@@ -266,9 +277,10 @@ def report_artifacts(ctx: Context) -> list[Artifact]:
     bench = (ctx.out_root / "reports" / "benchmarks.md").is_file()
 
     def render() -> bytes:
-        table = report.verification_table(ctx.records, ctx.theorems, ctx.routes)
+        table = report.verification_table(ctx.records)
         return report.report_markdown(derivs, ctx.numbers, fig_list, table, compiled, eqs, bench,
-                                      ctx.profile, ctx.notation.name).encode("utf-8")
+                                      ctx.profile, ctx.notation.name,
+                                      macro_prefix=ctx.notation.prefix).encode("utf-8")
 
     out.append(Artifact("reports/report.md", generator_name(report.report_markdown),
                         _h(derivs, ctx.numbers, fig_list, rec_hash, compiled, eqs, str(bench),
@@ -276,9 +288,20 @@ def report_artifacts(ctx: Context) -> list[Artifact]:
     return out
 
 
+def code_artifacts(ctx: Context) -> list[Artifact]:
+    """The generated modules of the numeric layer (:data:`modelavg_sym.codegen.GENERATED`:
+    ``modelavg_sym/numeric/_generated.py``, ``_fastkernels.py``, ...), committed so that
+    the numeric API runs without sympy.  Input hash: the two-estimator forms and sympy's
+    version (the render cache key adds the package sources, so codegen edits count)."""
+    forms = _h(sorted((k, v[0], v[1]) for k, v in codegen.forms().items()), sp.__version__)
+    return [Artifact(path, generator_name(fn), _h(path, forms), _text(fn))
+            for path, fn in codegen.GENERATED.items()]
+
+
 #: The generators, in order; each returns the artifacts it owns.
 GENERATORS: list[Callable[[Context], list[Artifact]]] = [
     derivation_artifacts, latex_artifacts, figure_artifacts, risk_artifacts, report_artifacts,
+    code_artifacts,
 ]
 
 
@@ -318,19 +341,18 @@ _VERSIONED = ("sympy", "numpy", "matplotlib", "mpmath", "hypothesis", "z3-solver
 
 
 def run_key(notation: Notation, profile: str, verify: bool, out_root: Path) -> str | None:
-    """Content hash of every input of a run, or ``None`` when something registered from
-    outside the package (a derivation, figure or theorem provider) makes the package
-    sources an incomplete description of the inputs."""
+    """Content hash of every input of a run, or ``None`` when something listed from
+    outside the package (a derivation, figure or theorem area, as a test may add) makes the
+    package sources an incomplete description of the inputs."""
     import sys
     from importlib.metadata import PackageNotFoundError, version
 
     from modelavg_sym import theorems
 
-    outside = [f.__module__ for f in registry_functions()
+    outside = [f.__module__ for f in (*derivation_functions(), *theorems.AREAS)
                if not f.__module__.startswith("modelavg_sym")]
     outside += [f.draw.__module__ for f in figs.FIGURES
                 if not f.draw.__module__.startswith("modelavg_sym")]
-    outside += [m for m in theorems.PROVIDERS if not m.startswith("modelavg_sym")]
     if outside:
         return None
     vers = []
@@ -341,53 +363,48 @@ def run_key(notation: Notation, profile: str, verify: bool, out_root: Path) -> s
             vers.append(f"{dist}=none")
     bench = (out_root / "reports" / "benchmarks.md").is_file()
     return stable_hash(_RUN_FORMAT, _render_source_hash(), sys.version, *vers, notation.key(),
-                       profile, str(verify), str(bench),
-                       ",".join(sorted(theorems._REGISTRY)))
+                       profile, str(verify), str(bench))
 
 
-def registry_functions() -> list[DerivationFn]:
-    """The derivation generators registered so far (without importing providers)."""
-    from modelavg_sym.artifacts import registry as reg
+def render_store(cache_dir: Path) -> ContentStore:
+    """The render cache: ``<cache_dir>/artifacts/<key>``, keyed by an artifact's path,
+    generator, input hash and the package sources."""
+    return ContentStore(cache_dir / "artifacts")
 
-    return list(reg._DERIVATIONS)
+
+def _blob_store(cache_dir: Path) -> ContentStore:
+    return ContentStore(cache_dir / "blobs")  # keyed by the content's sha256
 
 
-def _blob_key(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
+def _run_store(cache_dir: Path) -> ContentStore:
+    return ContentStore(cache_dir / "runs", suffix=".json")  # keyed by run_key
 
 
 def store_run(cache_dir: Path, key: str, arts: list[Artifact], failed: list[str]) -> None:
     """Record a run: each artifact's path, generator, input hash and content blob."""
+    blobs = _blob_store(cache_dir)
     entries = []
     for a in arts:
         data = a.content(cache_dir)
-        bk = _blob_key(data)
-        blob = cache_dir / "blobs" / bk
-        if not blob.is_file():
-            blob.parent.mkdir(parents=True, exist_ok=True)
-            tmp = blob.with_name(f".{bk}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, blob)
+        bk = content_hash(data)
+        blobs.put(bk, data, replace=False)
         entries.append({"path": a.path, "generator": a.generator, "input_hash": a.input_hash,
                         "blob": bk})
-    rec = cache_dir / "runs" / f"{key}.json"
-    rec.parent.mkdir(parents=True, exist_ok=True)
-    tmp = rec.with_name(f".{key}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"artifacts": entries, "failed": failed}), encoding="utf-8")
-    os.replace(tmp, rec)
+    _run_store(cache_dir).put(key, json.dumps({"artifacts": entries, "failed": failed}))
 
 
 def load_run(cache_dir: Path, key: str) -> tuple[list[Artifact], list[str]] | None:
     """The artifacts (contents loaded, checked against their sha256) of a recorded run."""
-    rec = cache_dir / "runs" / f"{key}.json"
+    blobs = _blob_store(cache_dir)
     try:
-        data = json.loads(rec.read_text(encoding="utf-8"))
+        raw = _run_store(cache_dir).get(key)
+        if raw is None:
+            return None
+        data = json.loads(raw.decode("utf-8"))
         arts = []
         for e in data["artifacts"]:
-            content = (cache_dir / "blobs" / e["blob"]).read_bytes()
-            if _blob_key(content) != e["blob"]:
+            content = blobs.get(e["blob"])
+            if content is None or content_hash(content) != e["blob"]:
                 return None
             arts.append(Artifact(e["path"], e["generator"], e["input_hash"],
                                  _no_render, content))

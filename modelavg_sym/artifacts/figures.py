@@ -1,24 +1,31 @@
 """Figures (matplotlib, Agg; PDF for papers, PNG for the Markdown report).
 
 Every plotted value comes from the compiled API (:mod:`modelavg_sym.numeric.api`), never
-from a retyped formula.  Output is byte-for-byte deterministic: the default style is
-forced (no user matplotlibrc), PDF metadata has no dates or producer, PNG has no
-``Software`` chunk, and the SVG hash salt is fixed.
+from a retyped formula, or from a simulation (:mod:`modelavg_sym.simulation`).  Output is
+byte-for-byte deterministic: every figure is drawn in the one style of
+:mod:`modelavg_sym.artifacts.style` (default style forced, no user matplotlibrc; PDF
+metadata without dates or producer, PNG without a ``Software`` chunk; fixed SVG hash salt).
 
 Each figure is one :class:`Figure` with its own generating function ``draw(fig)``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from modelavg_sym.artifacts import style
 from modelavg_sym.numeric import api
+from modelavg_sym.runtime.atomic import atomic_write
+from modelavg_sym.simulation import risk
+from modelavg_sym.simulation.engine import simulate
+from modelavg_sym.simulation.model import SimulationSetup
 
 #: Parameters of the example model used by the figures: (s_L, s_G, c).
 BASE = (1.0, 0.25, 0.0)
@@ -26,16 +33,6 @@ BIAS_LEVELS = (0.0, 0.5, 1.0, 2.0)
 #: Parameter sets (s_L, s_G, Delta, c) whose benefit curves collapse onto one shape; the
 #: last has c > s_L, so a* < 0.
 RATIO_CASES = ((1.0, 0.25, 0.5, 0.0), (2.0, 1.0, 1.5, 0.5), (1.0, 4.0, 0.0, 1.5))
-
-_RC = {
-    "svg.hashsalt": "modelavg-sym",
-    "pdf.fonttype": 42,
-    "font.family": "DejaVu Sans",
-    "figure.dpi": 100,
-    "savefig.dpi": 150,
-    "path.simplify": False,
-}
-
 
 @dataclass(frozen=True)
 class Figure:
@@ -141,11 +138,6 @@ def register_figure(fig: Figure) -> Figure:
     return fig
 
 
-def simulation_available() -> bool:
-    """True when :mod:`modelavg_sym.simulation.model` exists (the Monte Carlo figure needs it)."""
-    return importlib.util.find_spec("modelavg_sym.simulation.model") is not None
-
-
 #: The Monte Carlo figure's setting: node 0 (local) and node 1 (global), (spec, n); its
 #: replications, seed and weights.
 MC_NODES = (("exponential(scale=2)", 5), ("binomial(n=1, p=0.3)", 50))
@@ -157,10 +149,8 @@ MC_WEIGHTS = tuple(round(-0.2 + 0.1 * k, 10) for k in range(15))
 @cache
 def montecarlo_data():  # type: ignore[no-untyped-def]
     """Simulated MSE with simultaneous confidence intervals against the compiled API's
-    prediction (:mod:`modelavg_sym.simulation.model`), plus a dense predicted curve."""
-    from modelavg_sym.simulation.model import Setting, simulate
-
-    res = simulate(Setting.from_nodes(MC_NODES), MC_REPS, seed=MC_SEED, workers=1,
+    prediction (:mod:`modelavg_sym.simulation.engine`), plus a dense predicted curve."""
+    res = simulate(SimulationSetup.from_nodes(MC_NODES), MC_REPS, seed=MC_SEED, workers=1,
                    progress=False)
     cmp = res.compare("mse", list(MC_WEIGHTS))
     dense = np.linspace(MC_WEIGHTS[0], MC_WEIGHTS[-1], 281)
@@ -190,45 +180,84 @@ MONTECARLO = Figure("montecarlo_agreement", "Monte Carlo agreement: simulated MS
                     draw_montecarlo_agreement)
 
 
-def _draw_risk_study(fig) -> None:  # type: ignore[no-untyped-def]
-    from modelavg_sym.simulation.risk import draw_risk_study
+# --------------------------------------------------------------------------- risk study
 
-    draw_risk_study(fig)
+
+def draw_risk(fig: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Normalised risk against heterogeneity: a panel per (k, noise) at the smallest n,
+    a line per method with +- 2 se bars; the local model is the dotted line at 1."""
+    settings = risk.row_settings(rows)
+    noises = sorted({s[0] for s in settings}, key=list(risk.NOISES).index)
+    ks = sorted({s[1] for s in settings})
+    n0 = min(s[2] for s in settings)
+    ratios = sorted({s[3] for s in settings})
+    by = {(r["noise"], r["nodes"], r["n"], r["tau2_ratio"], r["method"]): r for r in rows}
+    axes = fig.subplots(len(ks), len(noises), sharex=True, sharey=True, squeeze=False)
+    xs = np.arange(len(ratios))
+    for i, k in enumerate(ks):
+        for j, noise in enumerate(noises):
+            ax = axes[i][j]
+            ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+            for mi, m in enumerate(risk.RISK_METHODS[1:]):
+                pts = [by[(noise, k, n0, ratio, m)] for ratio in ratios]
+                y = np.array([p["risk"] for p in pts])
+                e = 2 * np.array([p["se"] for p in pts])
+                ax.errorbar(xs + 0.04 * (mi - 3), y, yerr=e, lw=1.2, ms=3, marker="o",
+                            capsize=2, label=m)
+            ax.set_yscale("log")
+            ax.set_title(f"{noise}, k = {k}, n = {n0}", fontsize=8)
+            ax.set_xticks(xs, [f"{r:g}" for r in ratios])
+            ax.tick_params(labelsize=7)
+            if i == len(ks) - 1:
+                ax.set_xlabel(r"$\tau^2 / (\sigma^2/n)$", fontsize=8)
+            if j == 0:
+                ax.set_ylabel("risk / local risk", fontsize=8)
+    axes[0][0].legend(fontsize=6, ncols=2)
+
+
+def draw_risk_study(fig) -> None:  # type: ignore[no-untyped-def]
+    """``draw(fig)`` of the registry: :func:`draw_risk` on the risk study's ``ci`` profile
+    (:func:`modelavg_sym.simulation.risk.ci_rows`)."""
+    draw_risk(fig, risk.ci_rows())
 
 
 RISK = Figure("risk_study", "Risk of estimated weights: expected MSE of each "
               "weight estimator relative to the local model, by heterogeneity tau^2 relative "
               "to the noise, over node counts, sample sizes and noise families (ci profile; "
               "bars: 2 standard errors). Above 1: the estimated weight hurts.",
-              _draw_risk_study)
+              draw_risk_study)
 
 
 def figures() -> list[Figure]:
-    """Every figure: :data:`FIGURES`, the Monte Carlo plot when simulation exists, and the
-    risk study of estimated weights."""
-    return [*FIGURES, *([MONTECARLO, RISK] if simulation_available() else [])]
+    """Every figure: :data:`FIGURES`, the Monte Carlo plot and the risk study of estimated
+    weights."""
+    return [*FIGURES, MONTECARLO, RISK]
+
+
+#: The banner of every figure, in its metadata (binary files have no comment lines).
+BANNER = "generated by modelavg-sym regenerate, do not edit"
 
 
 def render(figure: Figure, fmt: str) -> bytes:
-    """``figure`` as ``fmt`` ("pdf" or "png") bytes, deterministically."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib import style
-    from matplotlib.figure import Figure as MplFigure
-
-    metadata: dict[str, object | None]
-    banner = "generated by modelavg-sym regenerate, do not edit"
-    if fmt == "pdf":
-        metadata = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None,
-                    "Title": figure.name, "Subject": banner}
-    elif fmt == "png":
-        metadata = {"Software": None, "Title": figure.name, "Description": banner}
-    else:
-        raise ValueError(f"fmt: must be 'pdf' or 'png', got {fmt!r}")
-    with style.context("default"), matplotlib.rc_context(_RC):
-        fig = MplFigure(figsize=(6.0, 4.0), layout="constrained")
+    """``figure`` as ``fmt`` ("pdf" or "png") bytes, deterministically
+    (:mod:`modelavg_sym.artifacts.style`)."""
+    metadata = style.metadata(fmt, title=figure.name, description=BANNER)
+    with style.figure((6.0, 4.0)) as fig:
         figure.draw(fig)
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, metadata=metadata)
     return buf.getvalue()
+
+
+def risk_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path) -> list[Path]:
+    """Write :func:`draw_risk` of ``rows`` to ``<path_stem>.pdf`` and ``<path_stem>.png``
+    deterministically (:mod:`modelavg_sym.artifacts.style`); returns the two paths."""
+    stem = Path(path_stem)
+    paths = []
+    for fmt in style.FORMATS:
+        with style.figure((8.0, 5.5)) as fig:
+            draw_risk(fig, rows)
+            buf = io.BytesIO()
+            fig.savefig(buf, format=fmt, metadata=style.metadata(fmt))
+        paths.append(atomic_write(stem.with_suffix(f".{fmt}"), buf.getvalue()))
+    return paths

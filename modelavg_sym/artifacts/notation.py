@@ -8,15 +8,18 @@ Three printers are derived from one notation:
 
 * :meth:`Notation.printer` (``"direct"``): symbols printed as their LaTeX, wrapped in
   braces (``{\\sigma_L^{2}}^{2}`` stays valid TeX) -- for Markdown pages;
-* :meth:`Notation.printer` (``"macro"``): symbols printed as macros (``\\varL``) that
-  ``macros.tex`` defines per notation -- for the paper, so a paper switches notation
-  in one place;
+* :meth:`Notation.printer` (``"macro"``): symbols printed as namespaced macros
+  (``\\mavgVarL``: :attr:`Notation.prefix` + the symbol table's macro name, capitalised, so
+  an author's own ``\\cov`` never clashes) that ``macros.tex`` defines per notation
+  (:meth:`Notation.macro_definitions`) -- for the paper, so a paper switches notation in
+  one place;
 * :func:`plain_printer`: a parse-friendly form (``\\mathit{sL}``, explicit ``\\cdot``)
   that sympy's LaTeX parser (lark backend) reads back, for the round-trip test.
 
-Configuration: ``[tool.modelavg-sym.notation]`` in pyproject.toml (``preset = "..."``
-plus per-symbol overrides such as ``a = "\\alpha"``), or ``--notation`` on the command
-line (``sigma`` or ``sigma,a=\\omega``), which takes precedence.
+Configuration: ``[tool.modelavg-sym.notation]`` in pyproject.toml (``preset = "..."``,
+optionally ``prefix = "..."`` for the macro names, plus per-symbol overrides such as
+``a = "\\alpha"``), or ``--notation`` on the command line (``sigma``,
+``sigma,a=\\omega`` or ``sigma,prefix=oma``), which takes precedence.
 """
 
 from __future__ import annotations
@@ -58,13 +61,46 @@ PRESETS: dict[str, dict[str, str]] = {
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
+#: The default namespace of the macros (``\mavgVarL``, ``\mavgCov``, ``\mavgExampleBias``).
+DEFAULT_PREFIX = "mavg"
+_PREFIX_RE = re.compile(r"^[A-Za-z]+$")
+#: A notation that is one atom: a letter or a command with brace arguments (``\hat{a}``).
+_ATOM = r"(?:[A-Za-z0-9]|\\[A-Za-z]+(?:\{[^{}]*\})*)"
+_PLAIN_ATOM = re.compile(rf"^{_ATOM}$")
+_SUBSCRIPTED_ATOM = re.compile(rf"^{_ATOM}_(?:[A-Za-z0-9]|\{{[^{{}}]*\}})$")
+
+
+def capitalised(name: str) -> str:
+    """``varL`` -> ``VarL`` (the part of a macro name after the prefix)."""
+    return name[:1].upper() + name[1:]
+
+
+def superscript_guard(value: str) -> int | None:
+    """How a superscript applied to the macro of ``value`` must be typeset.
+
+    ``None``: ``value`` is one plain atom (``c``, ``\\Delta``, ``\\hat{a}``): the macro is
+    ``value`` itself and ``\\mavgCov^{2}`` is ``c^{2}``.  ``0``: one atom with a subscript
+    (``s_{L}``): a superscript stacks on it (``s_{L}^{2}``) and a further subscript applies
+    to the braced symbol.  ``1``: anything else (``\\sigma_{L}^{2}``, which carries its own
+    square, or several atoms): a superscript applies to the parenthesised symbol, so
+    ``\\mavgVarL^{2}`` is ``(\\sigma_{L}^{2})^{2}``, never ``\\sigma_{L}^{2}{}^{2}``.
+    """
+    v = value.strip()
+    if _PLAIN_ATOM.match(v):
+        return None
+    if _SUBSCRIPTED_ATOM.match(v):
+        return 0
+    return 1
+
 
 @dataclass(frozen=True)
 class Notation:
-    """A notation: ``name`` (for reports) and ``table`` (symbol name -> LaTeX), sorted."""
+    """A notation: ``name`` (for reports), ``table`` (symbol name -> LaTeX, sorted) and the
+    macro namespace ``prefix``."""
 
     name: str
     table: tuple[tuple[str, str], ...]
+    prefix: str = DEFAULT_PREFIX
 
     def mapping(self) -> dict[str, str]:
         """Symbol name -> LaTeX."""
@@ -72,7 +108,44 @@ class Notation:
 
     def key(self) -> str:
         """A canonical string for content hashes."""
-        return self.name + "|" + "|".join(f"{k}={v}" for k, v in self.table)
+        return (self.name + "|" + self.prefix + "|"
+                + "|".join(f"{k}={v}" for k, v in self.table))
+
+    def macro(self, symbol: str) -> str:
+        """The macro name (no backslash) of symbol ``symbol``: prefix + table macro name."""
+        return self.prefix + capitalised(SYMBOLS[symbol].macro)
+
+    def number_macro(self, name: str) -> str:
+        """The macro name (no backslash) of a derived number ``name`` (``exampleBias``)."""
+        return self.prefix + capitalised(name)
+
+    def macro_definitions(self) -> list[str]:
+        r"""The TeX defining every symbol macro in this notation (see
+        :func:`superscript_guard`): a plain atom directly, anything else through the
+        helper ``\<prefix>@sym``, which looks at the token after the macro and typesets a
+        superscript or subscript that follows correctly.  The macros are robust (they may
+        appear in section titles and captions) and, like ``\newcommand``, refuse to
+        overwrite a macro that exists.  Needs no package."""
+        p = self.prefix
+        out = [
+            r"\makeatletter",
+            f"\\newcommand{{\\{p}@sym}}[2]{{\\@ifnextchar^{{\\{p}@sup{{#1}}{{#2}}}}"
+            f"{{\\@ifnextchar_{{\\{p}@sub{{#1}}}}{{#1}}}}}}",
+            f"\\def\\{p}@sup#1#2^#3{{\\@ifnextchar_{{\\{p}@sub{{\\{p}@pow{{#1}}{{#2}}{{#3}}}}}}"
+            f"{{\\{p}@pow{{#1}}{{#2}}{{#3}}}}}}",
+            f"\\def\\{p}@pow#1#2#3{{\\ifnum#2=1 \\left(#1\\right)^{{#3}}\\else#1^{{#3}}\\fi}}",
+            f"\\def\\{p}@sub#1_#2{{{{#1}}_{{#2}}}}",
+        ]
+        mapping = self.mapping()
+        for name, info in sorted(SYMBOLS.items(), key=lambda kv: kv[1].macro):
+            value = mapping[name]
+            guard = superscript_guard(value)
+            body = value if guard is None else f"\\{p}@sym{{{value}}}{{{guard}}}"
+            macro = "\\" + self.macro(name)
+            out.append(f"\\@ifdefinable{{{macro}}}{{\\DeclareRobustCommand{{{macro}}}{{{body}}}}}"
+                       f"  % {_comment(info.meaning)} ({_comment(name)})")
+        out.append(r"\makeatother")
+        return out
 
     def symbol_names(self, style: str = "direct") -> dict[sp.Symbol, str]:
         """``symbol_names`` for sympy's LatexPrinter: ``direct`` LaTeX or ``macro`` names."""
@@ -80,7 +153,7 @@ class Notation:
         mapping = self.mapping()
         for name, info in SYMBOLS.items():
             if style == "macro":
-                out[info.symbol] = "\\" + info.macro
+                out[info.symbol] = "\\" + self.macro(name)
             else:
                 out[info.symbol] = "{" + mapping[name] + "}"
         return out
@@ -97,11 +170,20 @@ class Notation:
         return self.printer(style).doprint(expr)
 
 
-def make(preset: str = "default", overrides: dict[str, str] | None = None) -> Notation:
-    """The notation ``preset`` with per-symbol ``overrides``.
+def _comment(text: str) -> str:
+    """``text`` safe in a TeX comment (no line break; ``%`` would not matter, ``\\`` might)."""
+    return " ".join(text.replace("\\", "/").split())
 
-    Raises ValueError naming the unknown preset or symbol.
+
+def make(preset: str = "default", overrides: dict[str, str] | None = None,
+         prefix: str = DEFAULT_PREFIX) -> Notation:
+    """The notation ``preset`` with per-symbol ``overrides`` and macro namespace ``prefix``.
+
+    Raises ValueError naming the unknown preset or symbol, or a prefix that is not letters.
     """
+    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
+        raise ValueError(f"notation: prefix must be one or more ASCII letters (a TeX macro "
+                         f"name), got {prefix!r}")
     if preset not in PRESETS:
         known = ", ".join(sorted(PRESETS))
         raise ValueError(f"notation: unknown preset {preset!r}; known: {known}")
@@ -115,7 +197,7 @@ def make(preset: str = "default", overrides: dict[str, str] | None = None) -> No
         validate_latex(key, value.strip())
         mapping[key] = value.strip()
     name = preset if not overrides else preset + "+" + ",".join(sorted(overrides))
-    return Notation(name, tuple(sorted(mapping.items())))
+    return Notation(name, tuple(sorted(mapping.items())), prefix)
 
 
 #: Characters that end or escape math mode, or start a comment, when unescaped.
@@ -168,18 +250,23 @@ def validate_latex(key: str, value: str) -> None:
 
 
 def parse_spec(spec: str) -> Notation:
-    """Parse a ``--notation`` value: ``PRESET``, ``SYM=LATEX,...`` or ``PRESET,SYM=LATEX,...``."""
+    """Parse a ``--notation`` value: ``PRESET``, ``SYM=LATEX,...`` or ``PRESET,SYM=LATEX,...``;
+    ``prefix=NAME`` sets the macro namespace."""
     preset = "default"
+    prefix = DEFAULT_PREFIX
     overrides: dict[str, str] = {}
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
         if "=" in part:
             k, v = part.split("=", 1)
-            overrides[k.strip()] = v
+            if k.strip() == "prefix":
+                prefix = v.strip()
+            else:
+                overrides[k.strip()] = v
         else:
             preset = part
-    return make(preset, overrides)
+    return make(preset, overrides, prefix)
 
 
 def from_pyproject(path: Path | None) -> Notation:
@@ -191,7 +278,8 @@ def from_pyproject(path: Path | None) -> Notation:
     table = data.get("tool", {}).get("modelavg-sym", {}).get("notation", {})
     table = dict(table)
     preset = table.pop("preset", "default")
-    return make(preset, {str(k): v for k, v in table.items()})
+    prefix = table.pop("prefix", DEFAULT_PREFIX)
+    return make(preset, {str(k): v for k, v in table.items()}, prefix)
 
 
 # ------------------------------------------------------------------ parse-friendly form

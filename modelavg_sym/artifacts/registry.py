@@ -1,32 +1,20 @@
-"""The registry of derivations that ``regenerate`` turns into pages and equations.
+"""The derivations that ``regenerate`` turns into pages and equations.
 
-A derivation generator is a zero-argument callable returning a
-:class:`modelavg_sym.derive.core.Derivation`.  The two core ones are registered here; other
-modules (settings, multivariate, estimated weights) add theirs with
-:func:`register_derivation` at import time.  Modules that provide theorems are imported by
-:func:`modelavg_sym.theorems.all_theorems`, so a module that registers both a derivation
-and its theorems is picked up without editing this file.
+They are the explicit list of :func:`modelavg_sym.derive.catalog.all_derivations` (a
+derivation generator is a zero-argument callable returning a
+:class:`modelavg_sym.derive.core.Derivation`); this module adds the generators' names for
+the manifest and checks that the derivation names are unique.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from modelavg_sym.derive import core as derive
+from modelavg_sym.derive import catalog
+from modelavg_sym.derive.catalog import DerivationFn
 from modelavg_sym.derive.core import Derivation
 
-DerivationFn = Callable[[], Derivation]
-
-_DERIVATIONS: list[DerivationFn] = [derive.two_estimator, derive.independent]
-
-
-def register_derivation(fn: DerivationFn) -> DerivationFn:
-    """Add a derivation generator (idempotent; usable as a decorator)."""
-    if not callable(fn):
-        raise TypeError(f"register_derivation expects a callable, got {fn!r}")
-    if fn not in _DERIVATIONS:
-        _DERIVATIONS.append(fn)
-    return fn
+__all__ = ["DerivationFn", "derivation_functions", "derivations", "generator_name"]
 
 
 def generator_name(fn: Callable[..., object]) -> str:
@@ -35,14 +23,8 @@ def generator_name(fn: Callable[..., object]) -> str:
 
 
 def derivation_functions() -> list[DerivationFn]:
-    """Every registered derivation generator, core first, then in registration order.
-
-    Theorem providers are imported first, since they may register derivations.
-    """
-    from modelavg_sym.theorems import all_theorems
-
-    all_theorems()
-    return list(_DERIVATIONS)
+    """Every derivation generator, in report order (:func:`catalog.all_derivations`)."""
+    return catalog.all_derivations()
 
 
 def derivations() -> list[tuple[DerivationFn, Derivation]]:

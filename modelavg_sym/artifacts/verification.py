@@ -13,31 +13,23 @@ Timings are dropped: they are not deterministic.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sympy as sp
 
-from modelavg_sym.theorems import ALL_ROUTES, Theorem
+from modelavg_sym.runtime.pool import parallel_map
+from modelavg_sym.runtime.store import ContentStore, stable_hash
+from modelavg_sym.theorems import ALL_ROUTES, Theorem, get
+from modelavg_sym.verify.report import run_route
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: Package subdirectories that cannot change a verification verdict.
 _PRESENTATION = ("artifacts", "commands")
-
-
-def stable_hash(*parts: str) -> str:
-    """sha256 (first 20 hex digits) of the parts, separated unambiguously."""
-    h = hashlib.sha256()
-    for p in parts:
-        b = p.encode("utf-8")
-        h.update(str(len(b)).encode() + b":" + b)
-    return h.hexdigest()[:20]
 
 
 def _is_generated_cache(rel_parts: tuple[str, ...]) -> bool:
@@ -122,14 +114,7 @@ def result_key(thm: Theorem, route: str, profile: str) -> str:
 
 def _run_one(name: str, route: str, profile: str) -> dict[str, Any]:
     """One route on one theorem, through ``verify.report.run_route`` (the ``verify``
-    command's runner: a crashing route counts as failed) when it exists."""
-    from modelavg_sym import verify
-    from modelavg_sym.theorems import get
-
-    try:
-        from modelavg_sym.verify.report import run_route
-    except ImportError:
-        run_route = verify.run
+    command's runner: a crashing route counts as failed)."""
     res = run_route(get(name), route, profile).to_json()
     res.pop("seconds", None)
     return res
@@ -146,6 +131,22 @@ def _load_seed(paths: Iterable[Path]) -> dict[str, dict[str, Any]]:
         except (OSError, ValueError, AttributeError):
             continue
     return seed
+
+
+def verdict_store(cache_dir: Path) -> ContentStore:
+    """The verdict cache: ``<cache_dir>/verify/<result_key>.json``."""
+    return ContentStore(cache_dir / "verify", suffix=".json")
+
+
+def _cached_record(store: ContentStore | None, key: str) -> dict[str, Any] | None:
+    data = store.get(key) if store is not None else None
+    if data is None:
+        return None
+    try:
+        rec = json.loads(data.decode("utf-8"))
+    except ValueError:  # a damaged entry (UnicodeDecodeError is a ValueError too)
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
 def verify_all(
@@ -170,17 +171,12 @@ def verify_all(
         return [{"theorem": thm.name, "route": rt, "status": "not-run", "detail": "",
                  "examples": 0, "key": result_key(thm, rt, profile)} for thm, rt in wanted]
     seed = _load_seed(seed_files)
-    vdir = cache_dir / "verify" if cache_dir is not None else None
+    store = verdict_store(cache_dir) if cache_dir is not None else None
     out: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, Theorem, str]] = []
     for thm, rt in wanted:
         key = result_key(thm, rt, profile)
-        rec = None
-        if vdir is not None and (vdir / f"{key}.json").is_file():
-            try:
-                rec = json.loads((vdir / f"{key}.json").read_text(encoding="utf-8"))
-            except ValueError:
-                rec = None
+        rec = _cached_record(store, key)
         if rec is None and key in seed:
             rec = seed[key]
         if rec is None:
@@ -192,31 +188,22 @@ def verify_all(
         if progress:
             progress(f"verifying {len(todo)} (theorem, route) pairs on {jobs} worker(s)")
         computed: list[tuple[str, dict[str, Any]]] = []
-        if jobs == 1 or len(todo) == 1:
-            for key, thm, rt in todo:
-                computed.append((key, _run_one(thm.name, rt, profile)))
-                if progress:
-                    progress(f"verified {thm.name} [{rt}]")
-        else:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as ex:
-                futs = [(key, thm, rt, ex.submit(_run_one, thm.name, rt, profile))
-                        for key, thm, rt in todo]
-                for key, thm, rt, fut in futs:
-                    computed.append((key, fut.result()))
-                    if progress:
-                        progress(f"verified {thm.name} [{rt}]")
+        # fork: the workers inherit the theorem registry built here (see verify.report);
+        # every task is submitted at once, since checks differ greatly in length.
+        results = parallel_map(_run_one, len(todo),
+                               lambda t: (todo[t][1].name, todo[t][2], profile),
+                               workers=min(jobs, len(todo)), window=len(todo),
+                               start_method="fork", progress=False)
+        for (key, thm, rt), res in zip(todo, results, strict=True):
+            computed.append((key, res))
+            if progress:
+                progress(f"verified {thm.name} [{rt}]")
         for key, rec in computed:
             # canonical key order at every level, as when read back from the cache
             rec = json.loads(json.dumps({**rec, "key": key}, sort_keys=True))
             out[key] = rec
-            if vdir is not None and write_cache:
-                vdir.mkdir(parents=True, exist_ok=True)
-                tmp = vdir / f".{key}.{os.getpid()}.tmp"
-                tmp.write_text(json.dumps(rec, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, vdir / f"{key}.json")
+            if store is not None and write_cache:
+                store.put(key, json.dumps(rec, sort_keys=True))
     records = []
     for thm, rt in wanted:
         key = result_key(thm, rt, profile)

@@ -1,7 +1,9 @@
 """Write artifacts into an output root, or check that it is current (SymForce's golden
 check): atomic writes, orphan removal, and a unified diff naming the fixing command.
 
-Only ``derivations/`` and ``reports/`` under the output root are touched; files matching
+Only ``derivations/`` and ``reports/`` under the output root are touched, plus the generated
+modules of the numeric layer (:data:`modelavg_sym.codegen.GENERATED`, individual files that
+are written and checked but never removed as orphans); files matching
 :data:`modelavg_sym.artifacts.build.EXCLUDED` (``reports/benchmarks.md``, pdflatex output)
 are neither compared nor removed.  A file that is no longer generated is an *orphan*, and
 removed, only if regenerate made it: it is listed in the previous manifest
@@ -16,12 +18,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelavg_sym.artifacts.build import MANIFEST, ROOTS, Artifact, is_excluded
+from modelavg_sym.runtime.atomic import atomic_write
 
 FIX_COMMAND = "modelavg-sym regenerate"
 _TEXT_SUFFIXES = {".md", ".json", ".tex", ".txt", ".py"}
@@ -108,21 +110,6 @@ def plan(arts: Sequence[Artifact], out_root: Path, cache_dir: Path | None = None
         else:
             p.unmanaged.append(f)
     return p
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file in the same directory and
-    ``os.replace`` (readers never see a partial file)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def apply(p: Plan, out_root: Path) -> list[str]:

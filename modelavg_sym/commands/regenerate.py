@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from modelavg_sym.runtime.progress import Progress
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from modelavg_sym.verify import PROFILES
+    from modelavg_sym.verify.profiles import PROFILES
 
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 listing stale, missing and orphaned files")
@@ -91,24 +93,21 @@ def fix_command(args: argparse.Namespace) -> str:
 
 @contextmanager
 def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
+    """A spinner with the current step on a terminal; otherwise only the slow step
+    (verification) is announced, on one line of stderr."""
     if quiet:
         yield None
         return
-    if sys.stderr.isatty():
-        try:
-            from rich.console import Console
-        except ImportError:
-            pass
-        else:
-            with Console(stderr=True).status("regenerating") as status:
-                yield lambda msg: status.update(f"regenerate: {msg}")
+    with Progress("regenerate") as spinner:
+        if spinner.active:
+            yield spinner.note
             return
 
-    def plain(msg: str) -> None:  # non-TTY: only the slow step is announced
-        if msg.startswith("verifying "):
-            print(f"regenerate: {msg}", file=sys.stderr, flush=True)
+        def plain(msg: str) -> None:
+            if msg.startswith("verifying "):
+                print(f"regenerate: {msg}", file=sys.stderr, flush=True)
 
-    yield plain
+        yield plain
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,9 +34,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from modelavg_sym.errors import InvalidParameterError
+    from modelavg_sym.runtime.pool import check_scheduler_address
     from modelavg_sym.simulation.distributions import parse
-    from modelavg_sym.simulation.model import Setting, simulate
+    from modelavg_sym.simulation.engine import simulate
+    from modelavg_sym.simulation.model import SimulationSetup
 
+    scheduler = (None if args.scheduler is None  # checked before any work, named as a flag
+                 else check_scheduler_address(args.scheduler, "--scheduler"))
     specs = [("--local", args.local, args.n_local), ("--global", args.global_, args.n_global)]
     for k, (spec, n) in enumerate(args.node):
         try:
@@ -58,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
                 detail = detail[2:-1]
             raise InvalidParameterError(f"{opt} {exc.parameter}", exc.constraint,
                                         detail) from None
-    setting = Setting.from_nodes(nodes, include_local=args.include_local,
-                                 weighting="uniform" if args.uniform else "size")
+    setting = SimulationSetup.from_nodes(nodes, include_local=args.include_local,
+                                         weighting="uniform" if args.uniform else "size")
     res = simulate(setting, args.reps, args.seed, workers=args.workers,
-                   scheduler=args.scheduler, confidence=args.confidence)
+                   scheduler=scheduler, confidence=args.confidence)
     out = res.summary(args.weight)
     if args.json:
         print(json.dumps(out, sort_keys=True, allow_nan=False))

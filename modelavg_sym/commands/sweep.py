@@ -21,9 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from modelavg_sym.runtime.pool import check_scheduler_address
     from modelavg_sym.simulation.risk import render_markdown, risk_table
 
-    rows = risk_table(args.profile, workers=args.workers, scheduler=args.scheduler)
+    scheduler = (None if args.scheduler is None  # checked before any work, named as a flag
+                 else check_scheduler_address(args.scheduler, "--scheduler"))
+    rows = risk_table(args.profile, workers=args.workers, scheduler=scheduler)
     if args.json:
         print(json.dumps(rows, sort_keys=True, allow_nan=False))
     else:

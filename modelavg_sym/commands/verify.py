@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from modelavg_sym.theorems import ALL_ROUTES
-from modelavg_sym.verify import PROFILES
+from modelavg_sym.verify.profiles import PROFILES
 from modelavg_sym.verify.report import failures, render_json, render_markdown, verification_table
 
 

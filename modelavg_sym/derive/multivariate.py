@@ -12,7 +12,9 @@ Cov(e_G) = S_G and cross-covariance C = Cov(e_L, e_G) = E[e_L e_G'].
   A* = (S_L - C) M^{-1} and MSE(A*) = tr S_L - tr((S_L - C) M^{-1} (S_L - C)') with
   M = S_L + S_G - C - C' + Delta Delta' (= E[(G - L)(G - L)']).
 
-The numeric API (any d) solves the same normal equations A M = S_L - C verified above.
+:func:`normal_equations` reads M, R = S_L - C and MSE(0) off the derived MSE(A), so that
+the gradient equations are A M = R; the numeric API for any d
+(:mod:`modelavg_sym.numeric.multivariate`) solves them with code generated from it.
 """
 
 from __future__ import annotations
@@ -20,20 +22,23 @@ from __future__ import annotations
 import itertools
 from functools import cache
 
-import numpy as np
-import numpy.typing as npt
 import sympy as sp
 
-from modelavg_sym.algebra.moments import CovarianceTable, RandomAffine, second_moment
+from modelavg_sym.algebra.moments import (
+    CovarianceTable,
+    RandomAffine,
+    covariance,
+    expectation,
+    second_moment,
+)
 from modelavg_sym.derive.core import Derivation, Step
 from modelavg_sym.derive.nestimators import _solve_linear
-from modelavg_sym.errors import InvalidParameterError
-from modelavg_sym.numeric import api
 from modelavg_sym.symbols import a
 
 __all__ = [
-    "matrix_optimal_weight",
-    "scalar_optimal_weight_multivariate",
+    "difference_second_moment",
+    "matrix_weight_mse",
+    "normal_equations",
     "symbolic_matrices",
     "symbolic_matrix_weight",
     "symbolic_scalar_weight",
@@ -68,6 +73,18 @@ def _model(S_L: sp.Matrix, S_G: sp.Matrix, C: sp.Matrix, bias: sp.Matrix
 
 
 @cache
+def difference_second_moment(d: int = 2) -> sp.ImmutableMatrix:
+    """M = E[(G - L)(G - L)'] for the symbols of :func:`symbolic_matrices`, derived by
+    linearity: entry (i, j) is Cov(G_i - L_i, G_j - L_j) + E[G_i - L_i] E[G_j - L_j], which
+    expands to M = S_L + S_G - C - C' + Delta Delta'.  The optimal matrix weight solves
+    A* M = S_L - C."""
+    errL, errG, t = _model(*symbolic_matrices(d))
+    gap = [errG[i] - errL[i] for i in range(d)]
+    return sp.ImmutableMatrix(d, d, lambda i, j: sp.expand(
+        covariance(gap[i], gap[j], t) + expectation(gap[i]) * expectation(gap[j])))
+
+
+@cache
 def symbolic_scalar_weight(d: int = 2) -> Derivation:
     """Derive MSE(a), a* and MSE(a*) for a scalar weight in d dimensions.
 
@@ -88,22 +105,58 @@ def symbolic_scalar_weight(d: int = 2) -> Derivation:
 
 
 @cache
-def symbolic_matrix_weight(d: int = 2) -> Derivation:
-    """Derive MSE(A), A* and MSE(A*) for a d x d matrix weight.
+def matrix_weight_mse(d: int = 2) -> tuple[sp.Expr, sp.ImmutableMatrix]:
+    """MSE(A) = sum_k E[(theta_A - theta)_k^2] for theta_A = (I - A) L + A G, expanded by
+    linearity in the entries of A (the generic d x d matrix of symbols A_kl, returned too).
 
-    MSE(A) = sum_k E[(theta_A - theta)_k^2] with theta_A - theta = (I - A) e_L + A (G - theta),
-    expanded by linearity; A* solves the d^2 gradient equations dMSE/dA_kl = 0.
+    theta_A - theta = e_L + A (G - L) coordinate by coordinate.
     """
     S_L, S_G, C, bias = symbolic_matrices(d)
     errL, errG, t = _model(S_L, S_G, C, bias)
-    A = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"A_{i + 1}{j + 1}", real=True))
+    A = sp.ImmutableMatrix(d, d, lambda i, j: sp.Symbol(f"A_{i + 1}{j + 1}", real=True))
     mse = sp.S.Zero
     for k in range(d):
         err_k = errL[k]
         for j in range(d):
             err_k = err_k + A[k, j] * (errG[j] - errL[j])
         mse += second_moment(err_k, t)
-    mse = sp.expand(mse)
+    return sp.expand(mse), A
+
+
+@cache
+def normal_equations(d: int = 2) -> Derivation:
+    """M, R and MSE(0) of the matrix weight, read off the derived MSE(A) (a quadratic in A):
+
+        MSE(A) = MSE(0) - 2 tr(A R') + tr(A M A'),
+
+    so M_jl = (1/2) d^2 MSE / dA_kj dA_kl (the same for every row k; checked),
+    R_kj = -(1/2) dMSE/dA_kj at A = 0, and the gradient equations dMSE/dA = 0 are A M = R.
+    (M is E[(G - L)(G - L)'] and R = S_L - C; stated in the theorems, not typed in here.)
+    """
+    mse, A = matrix_weight_mse(d)
+    zero = dict.fromkeys(A, 0)
+    rows = [sp.ImmutableMatrix(d, d, lambda j, l_, k=k: sp.Rational(1, 2)
+                               * sp.diff(mse, A[k, j], A[k, l_])) for k in range(d)]
+    if any(m != rows[0] for m in rows[1:]):  # pragma: no cover - MSE(A) = sum over rows
+        raise RuntimeError("the Hessian of MSE(A) differs between rows of A")
+    R = sp.ImmutableMatrix(d, d, lambda k, j: -sp.Rational(1, 2)
+                           * sp.diff(mse, A[k, j]).subs(zero))
+    return Derivation(
+        name=f"multivariate_normal_equations_d{d}",
+        title=f"Normal equations of the matrix weight, d = {d}",
+        results={"M": rows[0], "R": R, "mse_at_zero": mse.subs(zero)},
+        steps=(Step("Second derivatives of MSE(A) in a row of A", sp.Symbol("M"), rows[0]),
+               Step("Minus half the gradient at A = 0", sp.Symbol("R"), R)))
+
+
+@cache
+def symbolic_matrix_weight(d: int = 2) -> Derivation:
+    """Derive MSE(A), A* and MSE(A*) for a d x d matrix weight.
+
+    MSE(A) = sum_k E[(theta_A - theta)_k^2] with theta_A - theta = (I - A) e_L + A (G - theta),
+    expanded by linearity; A* solves the d^2 gradient equations dMSE/dA_kl = 0.
+    """
+    mse, A = matrix_weight_mse(d)
     unknowns = list(A)
     sol = _solve_linear([sp.diff(mse, x) for x in unknowns], unknowns)
     if sol is None:  # pragma: no cover - generic symbols make the system regular
@@ -123,93 +176,3 @@ def symbolic_matrix_weight(d: int = 2) -> Derivation:
         steps=(Step("MSE = tr E[(theta_A - theta)(theta_A - theta)'], by linearity",
                     sp.Function("MSE")(sp.Symbol("A")), mse),
                Step("Solve the gradient equations dMSE/dA = 0", sp.Symbol("A^*"), A_star)))
-
-
-# --------------------------------------------------------------------------- numeric
-
-
-def _mat(x: npt.ArrayLike, name: str, d: int | None = None) -> npt.NDArray[np.float64]:
-    try:
-        m = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(name, "must be a matrix of real numbers") from None
-    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
-        raise InvalidParameterError(name, "must be a non-empty square matrix",
-                                    f"got shape {m.shape}")
-    if d is not None and m.shape[0] != d:
-        raise InvalidParameterError(name, f"must be {d} x {d} like var_local",
-                                    f"got shape {m.shape}")
-    if not np.isfinite(m).all():
-        raise InvalidParameterError(name, "must be finite")
-    return m
-
-
-def _validate(S_L: npt.ArrayLike, S_G: npt.ArrayLike, C: npt.ArrayLike, bias: npt.ArrayLike
-              ) -> tuple[npt.NDArray[np.float64], ...]:
-    SL = _mat(S_L, "var_local")
-    d = SL.shape[0]
-    SG = _mat(S_G, "var_global", d)
-    Cm = _mat(C, "cov", d)
-    try:
-        b = np.asarray(bias, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError("bias", "must be a vector of real numbers") from None
-    if b.shape != (d,):
-        raise InvalidParameterError("bias", f"must be a vector of length {d}",
-                                    f"got shape {b.shape}")
-    if not np.isfinite(b).all():
-        raise InvalidParameterError("bias", "must be finite")
-    scale = max(float(np.abs(SL).max()), float(np.abs(SG).max()), float(np.abs(Cm).max()),
-                1e-300)
-    for name, m in (("var_local", SL), ("var_global", SG)):
-        if not np.allclose(m, m.T, rtol=0, atol=1e-12 * scale):
-            raise InvalidParameterError(name, "must be symmetric")
-    joint = np.block([[SL, Cm], [Cm.T, SG]])
-    joint = (joint + joint.T) / 2
-    if np.linalg.eigvalsh(joint).min() < -1e-10 * scale * 2 * d:
-        raise InvalidParameterError(
-            "cov", "the joint covariance [[var_local, cov], [cov', var_global]] must be "
-            "positive semidefinite")
-    return (SL + SL.T) / 2, (SG + SG.T) / 2, Cm, b
-
-
-def matrix_optimal_weight(S_L: npt.ArrayLike, S_G: npt.ArrayLike, C: npt.ArrayLike,
-                          bias: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], float]:
-    """Optimal matrix weight for theta_A = (I - A) L + A G.
-
-    A* = (S_L - C) M^{-1} and MSE(A*) = tr S_L - tr((S_L - C) M^{-1} (S_L - C)'), with
-    M = S_L + S_G - C - C' + Delta Delta' required positive definite (else
-    :class:`InvalidParameterError`).  Computed by solving A* M = S_L - C.
-
-    Returns:
-        (A*, MSE(A*)).
-    """
-    SL, SG, Cm, b = _validate(S_L, S_G, C, bias)
-    M = SL + SG - Cm - Cm.T + np.outer(b, b)
-    M = (M + M.T) / 2
-    try:
-        np.linalg.cholesky(M)
-    except np.linalg.LinAlgError:
-        raise InvalidParameterError(
-            "var_local, var_global, cov, bias",
-            "M = var_local + var_global - cov - cov' + bias bias' must be positive definite"
-        ) from None
-    R = SL - Cm
-    A = np.linalg.solve(M, R.T).T
-    mse = float(np.trace(SL) - np.trace(A @ R.T))
-    return A, mse
-
-
-def scalar_optimal_weight_multivariate(S_L: npt.ArrayLike, S_G: npt.ArrayLike,
-                                       C: npt.ArrayLike, bias: npt.ArrayLike
-                                       ) -> tuple[float, float]:
-    """Optimal scalar weight for theta_a = (1 - a) L + a G in d dimensions: the core a*
-    and MSE(a*) with s_L = tr S_L, s_G = tr S_G, c = tr C, Delta^2 = |Delta|^2.
-
-    Returns:
-        (a*, MSE(a*)).
-    """
-    SL, SG, Cm, b = _validate(S_L, S_G, C, bias)
-    args = (float(np.trace(SL)), float(np.trace(SG)), float(np.linalg.norm(b)),
-            float(np.trace(Cm)))
-    return api.optimal_weight(*args), api.min_mse(*args)

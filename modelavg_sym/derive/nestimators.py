@@ -13,12 +13,8 @@ theorems and verified, not typed in).  The non-negative (simplex) optimum is der
 enumerating active sets and keeping the KKT point, which is unique for M positive
 definite.
 
-Numeric path (large K): :func:`optimal_weights` checks that M is positive definite
-(Cholesky) and solves the same stationarity equations M x = 1 (K = 1000 takes tens of
-milliseconds) and, with
-``nonnegative=True``, solves the KKT conditions (a linear complementarity problem) by
-block principal pivoting, each step one linear solve; the KKT conditions certify the
-result.
+The numeric path for large K (:func:`modelavg_sym.numeric.nestimators.optimal_weights`)
+solves the same stationarity equations M x = 1 with numpy.
 """
 
 from __future__ import annotations
@@ -27,8 +23,6 @@ import itertools
 from collections.abc import Sequence
 from functools import cache
 
-import numpy as np
-import numpy.typing as npt
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
@@ -40,7 +34,7 @@ __all__ = [
     "affine_optimum",
     "estimator_symbols",
     "mse_form",
-    "optimal_weights",
+    "quadratic_form_matrix",
     "simplex_optimum_exact",
     "symbolic",
     "symbolic_simplex",
@@ -81,6 +75,14 @@ def mse_form(cov: sp.Matrix, bias: Sequence[object], weights: Sequence[sp.Expr])
     for i in range(n):
         err = err + weights[i] * (RandomAffine.noise(names[i]) + sp.sympify(bias[i]))
     return sp.expand(second_moment(err, table))
+
+
+def quadratic_form_matrix(mse: sp.Expr, weights: Sequence[sp.Symbol]) -> sp.ImmutableMatrix:
+    """M with MSE(w) = w' M w for a quadratic form in ``weights``, read off the derived MSE:
+    M_ik = (1/2) d^2 MSE / dw_i dw_k (M = S + b b' for :func:`mse_form`)."""
+    n = len(weights)
+    return sp.ImmutableMatrix(n, n, lambda i, k: sp.Rational(1, 2)
+                              * sp.diff(mse, weights[i], weights[k]))
 
 
 def _solve_linear(eqs: Sequence[sp.Expr], unknowns: Sequence[sp.Symbol]
@@ -125,7 +127,7 @@ def affine_optimum(cov: sp.Matrix | Sequence[Sequence[object]], bias: Sequence[o
     weights = [post(x) for x in sol[:-1]]
     lam = post(sol[-1])
     min_mse = post(mse.subs(dict(zip(w, weights, strict=True)))) if simplify else lam
-    M = sp.ImmutableMatrix(n, n, lambda i, k: sp.Rational(1, 2) * sp.diff(mse, w[i], w[k]))
+    M = quadratic_form_matrix(mse, w)
     results: dict[str, sp.Basic] = {"mse": mse, "M": M}
     for i, wi in enumerate(weights):
         results[f"weight_{i}"] = wi
@@ -245,113 +247,3 @@ def symbolic_simplex(K: int) -> Derivation:
                       "independent estimators", results=results,
                       notes=("Branches are the active sets; each is guarded by its KKT "
                              "conditions (weights >= 0, (M w)_i >= lambda off the support).",))
-
-
-# --------------------------------------------------------------------------- numeric
-
-
-def _validate(cov: npt.ArrayLike, bias: npt.ArrayLike) -> tuple[npt.NDArray[np.float64],
-                                                                 npt.NDArray[np.float64]]:
-    try:
-        S = np.asarray(cov, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError("cov", "must be a square matrix of real numbers") from None
-    try:
-        b = np.asarray(bias, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError("bias", "must be a vector of real numbers") from None
-    if S.ndim != 2 or S.shape[0] != S.shape[1] or S.shape[0] == 0:
-        raise InvalidParameterError("cov", "must be a non-empty square matrix",
-                                    f"got shape {S.shape}")
-    if b.ndim != 1 or b.shape[0] != S.shape[0]:
-        raise InvalidParameterError("bias", f"must be a vector of length {S.shape[0]}",
-                                    f"got shape {b.shape}")
-    if not np.isfinite(S).all():
-        raise InvalidParameterError("cov", "must be finite")
-    if not np.isfinite(b).all():
-        raise InvalidParameterError("bias", "must be finite")
-    scale = max(float(np.abs(S).max()), 1e-300)
-    if not np.allclose(S, S.T, rtol=0, atol=1e-12 * scale):
-        raise InvalidParameterError("cov", "must be symmetric")
-    return (S + S.T) / 2, b
-
-
-def _cholesky(M: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    try:
-        return np.linalg.cholesky(M)
-    except np.linalg.LinAlgError:
-        raise InvalidParameterError(
-            "cov", "cov + bias bias' must be positive definite",
-            "Cholesky factorisation failed") from None
-
-
-def _solve_ones(M: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """x = M^{-1} 1 for M already known to be positive definite (one LU solve)."""
-    return np.linalg.solve(M, np.ones(M.shape[0]))
-
-
-def _affine_numeric(M: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], float]:
-    x = _solve_ones(M)
-    total = float(x.sum())
-    return x / total, 1.0 / total
-
-
-def _simplex_numeric(M: npt.NDArray[np.float64], tol: float = 1e-12
-                     ) -> tuple[npt.NDArray[np.float64], float]:
-    """Simplex optimum of w'Mw (M positive definite) by block principal pivoting.
-
-    For M positive definite, min over w >= 0, sum w = 1 of w'Mw is the rescaled solution
-    of min over x >= 0 of x'Mx - 2 * 1'x (write x = t w; the best t is 1/(w'Mw), leaving
-    -1/(w'Mw)): w* = x / 1'x and MSE(w*) = 1 / 1'x.  Its KKT conditions are the linear
-    complementarity problem y = Mx - 1 >= 0, x >= 0, x'y = 0, solved by block principal
-    pivoting (Judice & Pires; the Kim & Park safeguard against cycling): fix the free
-    set F, solve M_FF x_F = 1, and swap every index whose x or y is negative.  Each
-    iteration is one linear solve, and the final point satisfies the KKT conditions
-    (checked with a tolerance relative to the data), which certify the optimum.
-    """
-    n = M.shape[0]
-    free = np.ones(n, dtype=bool)
-    best_count, budget = n + 1, 3
-    x = np.zeros(n)
-    for _ in range(50 * n + 50):
-        x = np.zeros(n)
-        idx = np.flatnonzero(free)
-        if idx.size:
-            x[idx] = _solve_ones(M[np.ix_(idx, idx)])
-        y = M @ x - 1.0
-        xtol = tol * max(float(np.abs(x).max()), 1e-300)
-        bad = np.flatnonzero((free & (x < -xtol)) | (~free & (y < -tol)))
-        if bad.size == 0:
-            x[x < 0] = 0.0
-            total = float(x.sum())
-            return x / total, 1.0 / total
-        if bad.size < best_count:
-            best_count, budget = bad.size, 3
-            free[bad] = ~free[bad]
-        elif budget > 0:
-            budget -= 1
-            free[bad] = ~free[bad]
-        else:
-            j = bad.max()
-            free[j] = not free[j]
-    raise RuntimeError("block principal pivoting did not converge")  # pragma: no cover
-
-
-def optimal_weights(cov: npt.ArrayLike, bias: npt.ArrayLike, nonnegative: bool = False
-                    ) -> tuple[npt.NDArray[np.float64], float]:
-    """Optimal weights over estimators T_0..T_K with covariance ``cov`` and biases ``bias``.
-
-    Minimises MSE(w) = w' M w, M = cov + bias bias', subject to sum w = 1 (and w >= 0 when
-    ``nonnegative``).  Unconstrained: w* = M^{-1} 1 / (1' M^{-1} 1) and
-    MSE(w*) = 1 / (1' M^{-1} 1), computed with a Cholesky factorisation of M.
-    Raises :class:`InvalidParameterError` unless M is symmetric positive definite.
-
-    Returns:
-        (weights, min_mse) as (float64 array of length K + 1, float).
-    """
-    S, b = _validate(cov, bias)
-    M = S + np.outer(b, b)
-    _cholesky(M)  # positive definiteness check (also of every principal submatrix)
-    if nonnegative:
-        return _simplex_numeric(M)
-    return _affine_numeric(M)

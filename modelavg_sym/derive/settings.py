@@ -263,19 +263,29 @@ class Setting:
         return l_samp, l_mean, g_samp, g_mean
 
     @cached_property
+    def raw_moments(self) -> dict[str, sp.Expr]:
+        """s_L, s_G, c and Var(Delta) as expanded by linearity, before factoring: sums with
+        one term per pair of noise terms (one per node when nodes are independent), the
+        form code generation over any number of nodes reads
+        (:mod:`modelavg_sym.codegen.estimators`).  E[Delta^2] = bias^2 + Var(Delta)."""
+        l_samp, _l_mean, g_samp, g_mean = self._errors()
+        t = self.population.table
+        return {"var_local": covariance(l_samp, l_samp, t),
+                "var_global": covariance(g_samp, g_samp, t),
+                "cov": covariance(l_samp, g_samp, t),
+                "bias_var": covariance(g_mean, g_mean, t)}
+
+    @cached_property
     def var_local(self) -> sp.Expr:
-        return sp.factor(covariance(self._errors()[0], self._errors()[0],
-                                    self.population.table))
+        return sp.factor(self.raw_moments["var_local"])
 
     @cached_property
     def var_global(self) -> sp.Expr:
-        g = self._errors()[2]
-        return sp.factor(covariance(g, g, self.population.table))
+        return sp.factor(self.raw_moments["var_global"])
 
     @cached_property
     def cov(self) -> sp.Expr:
-        e = self._errors()
-        return sp.factor(covariance(e[0], e[2], self.population.table))
+        return sp.factor(self.raw_moments["cov"])
 
     @cached_property
     def bias(self) -> sp.Expr:

@@ -1,19 +1,24 @@
-"""Compiled, validated numeric API generated from the derived expressions.
+"""Validated numeric API, evaluating code generated from the derived expressions.
 
-Each public function evaluates an expression produced by :mod:`modelavg_sym.derive.core`,
-lambdified once (``modules`` pinned, CSE on, cached) and never retyped.  The numerically
-stable form of each quantity is chosen in one place, :data:`FORMS`:
+Each public function evaluates a form produced by :mod:`modelavg_sym.derive.core` and
+printed by :mod:`modelavg_sym.codegen` into committed modules (``_generated.py``: scalar,
+numpy and exact functions; ``_fastkernels.py``: numba loops), never retyped.  This module
+imports numpy and that generated code only, never sympy.  The numerically stable form of
+each quantity is chosen in one place, :mod:`modelavg_sym.codegen.forms`:
 
 * ``mse``: the unexpanded sum of second moments (1-a)^2 s_L + a^2 (s_G + Delta^2)
   + 2a(1-a)c, a sum of nonnegative terms when c >= 0 (no cancellation);
 * ``benefit``: the product form D a (2a* - a) (R4), never a difference of two MSEs;
 * ``min_mse``: the closed form (s_L (s_G + Delta^2) - c^2) / D (R3), accurate also at the
-  Cauchy-Schwarz boundary where s_L (1 - a*) + c a* would cancel.
+  Cauchy-Schwarz boundary where s_L (1 - a*) + c a* would cancel;
+* D is evaluated as Delta^2 + u_L + u_G with u_L = s_L - c, u_G = s_G - c (the derived D
+  with s_L = u_L + c and s_G = u_G + c substituted), without the cancellation of
+  s_L + s_G - 2c when c ~ s_L ~ s_G.
 
 Range: the fast paths take inputs whose nonzero magnitudes lie in [1e-140, 1e140]
 (variances, covariance) and [1e-70, 1e70] (bias, weight), where no product of two terms
-can overflow or underflow.  Anything else is evaluated exactly with fractions
-(:mod:`modelavg_sym.algebra.exact`) and rounded once, so results are correctly rounded however
+can overflow or underflow.  Anything else is evaluated exactly with fractions (the
+generated ``exact_*`` functions) and rounded once, so results are correctly rounded however
 extreme and mixed the magnitudes; a result that is itself outside float64's range
 raises an error.
 
@@ -23,29 +28,28 @@ neither underflows nor overflows where c^2 <= s_L s_G would.
 Scalars in give Python floats out; arrays broadcast.  Input validation raises
 :class:`~modelavg_sym.errors.InvalidParameterError` naming the parameter and constraint.
 
-Three evaluation paths, all printing the *same* CSE'd sympy expression (so they agree to
-the last bit in practice, and within a few ulp by test, ``tests/test_compile_fast.py``):
+Three evaluation paths, all printed from the *same* CSE'd sympy expression (so they agree
+to the last bit in practice, and within a few ulp by test, ``tests/test_compile_fast.py``):
 
 * **Scalar path.**  When every argument is a Python ``float``, a generated pure-Python
-  function (sympy's Python printer, source built once per function) does the range checks
-  inline (``0 <= s_L <= MAX`` also rejects NaN and inf), evaluates, and returns a float;
-  it returns ``None`` on anything unusual and the general path then raises the exact
-  error.  About 3-5x a hand-written float function (target: <= 15x; see
-  ``benchmarks/bench_scalar.py``).
+  function (``scalar_<name>``) does the range checks inline (``0 <= s_L <= MAX`` also
+  rejects NaN and inf), evaluates, and returns a float; it returns ``None`` on anything
+  unusual and the general path then raises the exact error.  Measured against plain
+  Python arithmetic by ``benchmarks/bench_scalar.py`` (target: <= 15x).
 * **Fused array path** (``numba`` installed, the ``fast`` extra, and at least
   :data:`FAST_MIN_SIZE` elements): one compiled loop per function reads each input once,
   computes a validity flag per element (finite, s_L, s_G >= 0, Cauchy-Schwarz, D > 0)
   in registers, accumulates the count of invalid entries, and writes the result - so
   validation adds no pass over memory.  A non-zero count re-runs the reference validation
-  (error path only), which raises the same message as the reference path.  The loops are
-  generated from the derived expressions into ``modelavg_sym/_fastkernels.py`` (committed,
-  golden-tested against :func:`fast_kernel_source`; ``numba`` caches the machine code).
-  Inputs must be scalars/size-1 or of the full broadcast shape; other broadcasts use the
-  reference path.  Arrays of 2 x :data:`THREAD_CHUNK` elements or more are split into
-  contiguous chunks run in threads (the loops release the GIL; ``$MODELAVG_SYM_THREADS``
-  caps the count), which changes no result since the loops are elementwise.  The first
-  call per argument layout compiles (about 1 s) or loads numba's on-disk cache.
-* **Reference path** (numpy lambdify + whole-array checks): everything else.
+  (error path only), which raises the same message as the reference path.  ``numba``
+  caches the machine code.  Inputs must be scalars/size-1 or of the full broadcast shape;
+  other broadcasts use the reference path.  Arrays of 2 x :data:`THREAD_CHUNK` elements
+  or more are split into contiguous chunks run in threads (the loops release the GIL;
+  ``$MODELAVG_SYM_THREADS`` caps the count), which changes no result since the loops are
+  elementwise.  The first call per argument layout compiles (about 1 s) or loads numba's
+  on-disk cache.
+* **Reference path** (generated numpy ``vector_<name>`` + whole-array checks): everything
+  else.
 
 Why numba and not numexpr: measured on the 2-core development machine, numexpr's
 interpreter costs about 1 ns per operation and element, so the ~15 operations of
@@ -56,33 +60,26 @@ of plain numpy); a compiled loop is memory-bound (see ``reports/benchmarks.md``)
 from __future__ import annotations
 
 import importlib
-import inspect
 import math
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import sympy as sp
 
-from modelavg_sym.algebra.exact import exact_function
-from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.errors import InvalidParameterError, UndefinedOptimumError
-from modelavg_sym.symbols import Delta, a, c, s_G, s_L
+from modelavg_sym.numeric import _generated as gen
 
 ArrayLike = npt.ArrayLike
 FloatOrArray = float | npt.NDArray[np.float64]
 
 #: Argument order of every compiled function (weight first when present).
-PARAM_ARGS: tuple[str, ...] = ("var_local", "var_global", "bias", "cov")
-_PARAM_SYMBOLS = (s_L, s_G, Delta, c)
+PARAM_ARGS: tuple[str, ...] = gen.API_ARGS["D"]
 
 #: Arrays with fewer elements than this use the reference numpy path (no JIT compile).
 FAST_MIN_SIZE = 1 << 15
@@ -93,87 +90,21 @@ THREAD_CHUNK = 1 << 19
 #: Environment variable capping the threads of a fused call (``1``: single-threaded).
 THREADS_ENV = "MODELAVG_SYM_THREADS"
 
-
-#: Intermediates every compiled form is evaluated with: u_L = s_L - c and u_G = s_G - c,
-#: so that D = Delta^2 + u_L + u_G (theorem ``D_from_differences``) is summed without the
-#: catastrophic cancellation of s_L + s_G - 2c when c ~ s_L ~ s_G >> Delta^2.
-U_L, U_G = sp.Symbol("u_L"), sp.Symbol("u_G")
-
-
-def _cse(exprs: Any) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
-    """Common-subexpression elimination for every compiled path (lambdify's ``cse``
-    hook and the generated scalar/numba code): first u_L, u_G, then sympy's ``cse``."""
-    single = isinstance(exprs, sp.Basic)
-    exprs = [exprs] if single else list(exprs)
-    D = two_estimator()["D"]
-    d_new = Delta**2 + U_L + U_G
-    rewritten = [
-        e.subs({D: d_new, -D: -d_new}).subs({s_L - c: U_L, c - s_L: -U_L}) for e in exprs
-    ]
-    subs, reduced = sp.cse(rewritten)
-    used = [*reduced, *(rhs for _lhs, rhs in subs)]
-    pre = [(u, rhs) for u, rhs in ((U_L, s_L - c), (U_G, s_G - c))
-           if any(e.has(u) for e in used)]
-    return pre + subs, (reduced[0] if single else reduced)
-
-
-def _forms() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
-    d = two_estimator()
-    a_star = d["optimal_weight"]
-    return {
-        "optimal_weight": (a_star, _PARAM_SYMBOLS),
-        "mse": (d["mse_terms"], (a, *_PARAM_SYMBOLS)),
-        "benefit": (d["benefit_factored"], (a, *_PARAM_SYMBOLS)),
-        "min_mse": (d["min_mse"], _PARAM_SYMBOLS),
-        "interval_high": (d["benefit_root_high"], _PARAM_SYMBOLS),
-        "D": (d["D"], _PARAM_SYMBOLS),
-    }
-
-
-@cache
-def forms() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
-    """The expression (and its argument symbols) that each compiled function evaluates."""
-    return _forms()
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """A lambdified expression in two flavours: numpy (arrays) and math (scalars)."""
-
-    name: str
-    expr: sp.Expr
-    args: tuple[sp.Symbol, ...]
-    vector: Callable[..., Any]
-    scalar: Callable[..., float]
-
-    def source(self) -> str:
-        """The generated numpy source, for review in reports/."""
-        return inspect.getsource(self.vector)
-
-
-@cache
-def kernel(name: str) -> Kernel:
-    """Lambdify the form ``name`` once (numpy and math modules pinned, CSE on)."""
-    expr, args = forms()[name]
-    vector = sp.lambdify(args, expr, modules="numpy", cse=_cse, docstring_limit=0)
-    scalar = sp.lambdify(args, expr, modules="math", cse=_cse, docstring_limit=0)
-    return Kernel(name, expr, args, vector, scalar)
+#: Public function -> (form evaluated, takes a weight, policy when D <= 0), generated.
+_SPECS: dict[str, tuple[str, bool, str]] = gen.SPECS
+#: Functions with a fused compiled loop (numba) for large arrays.
+FUSED: tuple[str, ...] = gen.FUSED
 
 
 # --------------------------------------------------------------------------- validation
 
-_EPS = np.finfo(np.float64).eps
-_MAX = float(np.finfo(np.float64).max)
-#: Relative slack for the Cauchy-Schwarz check, so that cov = sqrt(var_local*var_global)
-#: computed in floating point is not rejected for rounding alone.
-_CS_SLACK = 8 * _EPS
-_CS_FACTOR = float(1 + _CS_SLACK)
+_CS_FACTOR = gen.CS_FACTOR
 _PY_REAL = (float, int)
 #: Fast-path domain: nonzero variances and |c| in [_LO, _HI], nonzero |bias| and |weight| in
-#: [_LO_B, _HI_B].  Inside it no product of two terms overflows or underflows; outside it
-#: the value is computed exactly (:func:`_exact`) and rounded once.
-_HI, _LO = 1e140, 1e-140
-_HI_B, _LO_B = 1e70, 1e-70
+#: [_LO_B, _HI_B] (chosen in :mod:`modelavg_sym.codegen.forms`); outside it the value is
+#: computed exactly (:func:`_exact`) and rounded once.
+_HI, _LO = gen.HI, gen.LO
+_HI_B, _LO_B = gen.HI_B, gen.LO_B
 
 
 def _in_domain(w: Any, vl: Any, vg: Any, b: Any, cv: Any) -> Any:
@@ -190,8 +121,7 @@ def _in_domain(w: Any, vl: Any, vg: Any, b: Any, cv: Any) -> Any:
 
 def _exact(name: str, vals: tuple[float, ...]) -> float:
     """``name`` at float inputs, evaluated exactly with fractions and rounded once."""
-    expr, args = forms()[name]
-    value = exact_function(expr, args)(*(Fraction(v) for v in vals))
+    value = gen.EXACT[name](*(Fraction(v) for v in vals))
     try:
         return float(value)
     except OverflowError:
@@ -202,8 +132,7 @@ def _exact(name: str, vals: tuple[float, ...]) -> float:
 
 
 def _exact_d_positive(p: tuple[float, ...]) -> bool:
-    expr, args = forms()["D"]
-    return bool(exact_function(expr, args)(*(Fraction(v) for v in p)) > 0)
+    return bool(gen.EXACT["D"](*(Fraction(v) for v in p)) > 0)
 
 
 def _is_scalar(*xs: Any) -> bool:
@@ -272,166 +201,16 @@ def _undefined(where: str = "") -> UndefinedOptimumError:
         where or "D = 0: every weight has MSE = var_local")
 
 
-# --------------------------------------------------------------------------- code generation
-
-#: Generated functions: public name -> (form evaluated, takes a weight, policy when D <= 0:
-#: "raise" (UndefinedOptimumError), "zero" (the value is 0) or "" (D not needed)).
-_SPECS: dict[str, tuple[str, bool, str]] = {
-    "optimal_weight": ("optimal_weight", False, "raise"),
-    "mse": ("mse", True, ""),
-    "benefit": ("benefit", True, "zero"),
-    "min_mse": ("min_mse", False, "raise"),
-    "interval_high": ("interval_high", False, "raise"),
-}
-#: Functions with a fused compiled loop (numba) for large arrays.
-FUSED: tuple[str, ...] = ("optimal_weight", "mse", "benefit", "min_mse")
-
-
-def _printed(expr: sp.Expr, printer: Any) -> tuple[list[str], str]:
-    """Assignments and final expression exactly as ``lambdify(..., cse=True)`` prints them
-    (same ``cse`` call and symbols ``x0, x1, ...``, same printer class), so every path
-    performs the same float operations in the same order."""
-    subs, (reduced,) = _cse([expr])
-    lines = [f"{printer.doprint(lhs)} = {printer.doprint(rhs)}" for lhs, rhs in subs]
-    return lines, printer.doprint(reduced)
-
-
-def _check_terms(has_weight: bool) -> list[str]:
-    """Validity conditions on the symbol names, each false for NaN (finite, s_L, s_G >= 0,
-    Cauchy-Schwarz with the same slack as the reference checks)."""
-    terms = [f"{a} >= -_MAX", f"{a} <= _MAX"] if has_weight else []
-    return [*terms, f"{s_L} >= 0.0", f"{s_L} <= _MAX", f"{s_G} >= 0.0", f"{s_G} <= _MAX",
-            f"{Delta} >= -_MAX", f"{Delta} <= _MAX", f"{c} >= -_MAX", f"{c} <= _MAX",
-            f"abs({c}) <= _sqrt({s_L})*_sqrt({s_G})*_CS",
-            # fast-path domain (else the exact fallback): no product over- or underflows
-            *(f"({x} == 0.0 or (abs({x}) >= _LO and abs({x}) <= _HI))" for x in (s_L, s_G, c)),
-            f"({Delta} == 0.0 or (abs({Delta}) >= _LO_B and abs({Delta}) <= _HI_B))",
-            *([f"({a} == 0.0 or (abs({a}) >= _LO_B and abs({a}) <= _HI_B))"] if has_weight
-              else [])]
-
-
-def _scalar_source(name: str) -> str:
-    """Pure-Python scalar function for ``name``: value, or ``None`` when the general
-    path must decide (invalid input, or D <= 0 under policy "raise")."""
-    from sympy.printing.pycode import PythonCodePrinter
-
-    form, has_w, policy = _SPECS[name]
-    expr, args = forms()[form]
-    pr = PythonCodePrinter()
-    lines, value = _printed(expr, pr)
-    body = [f"if {' and '.join(_check_terms(has_w))}:"]
-    if policy:
-        dlines, dvalue = _printed(forms()["D"][0], pr)
-        body += [f"    {ln}" for ln in dlines] + [f"    _d = {dvalue}"]
-        body.append("    if not _d > 0:")
-        body.append("        return 0.0" if policy == "zero" else "        return None")
-    body += [f"    {ln}" for ln in lines] + [f"    return {value}", "return None"]
-    head = f"def {name}({', '.join(str(s) for s in args)}):"
-    # overflow/underflow to 0/0 in float arithmetic: let the general path decide
-    body = ["try:", *(f"    {ln}" for ln in body), "except ArithmeticError:", "    return None"]
-    return "\n".join([head, *(f"    {ln}" for ln in body)]) + "\n"
-
-
-@cache
-def _scalar_fn(name: str) -> Callable[..., float | None]:
-    namespace: dict[str, Any] = {"_MAX": _MAX, "_CS": _CS_FACTOR, "_sqrt": math.sqrt,
-                                 "_HI": _HI, "_LO": _LO, "_HI_B": _HI_B, "_LO_B": _LO_B}
-    exec(compile(_scalar_source(name), f"<modelavg_sym scalar {name}>", "exec"), namespace)
-    fn: Callable[..., float | None] = namespace[name]
-    return fn
-
-
-_FAST_HEADER = '''\
-"""Fused compiled loops for large arrays (numba).  GENERATED by
-modelavg_sym.numeric.api.fast_kernel_source() from the derived expressions - do not edit.
-Regenerate: python -c "import modelavg_sym.numeric.api as c; c.write_fast_kernels()"
-
-Each loop returns the number of invalid entries (the caller then raises the exact error).
-"""
-
-from math import sqrt as _sqrt
-
-import numba
-from numba import types
-from numba.extending import overload
-
-_MAX = {max!r}
-_CS = {cs!r}
-_HI = {hi!r}
-_LO = {lo!r}
-_HI_B = {hib!r}
-_LO_B = {lob!r}
-
-
-def _at(x, i):
-    """x[i] for an array argument, x itself for a scalar one (resolved at compile time)."""
-    return x if isinstance(x, float) else x[i]
-
-
-@overload(_at, inline="always")
-def _at_impl(x, i):
-    if isinstance(x, types.Array):
-        return lambda x, i: x[i]
-    return lambda x, i: x
-'''
-
-
-def fast_kernel_source() -> str:
-    """Source of ``modelavg_sym/_fastkernels.py``: one numba loop per name in :data:`FUSED`.
-
-    The value and D are printed by sympy's NumPy printer after the same ``cse`` as the
-    reference lambdify; the loop adds per-element validity flags (no extra memory pass).
-    """
-    from sympy.printing.numpy import NumPyPrinter
-
-    pr = NumPyPrinter({"fully_qualified_modules": False, "inline": True})
-    parts = [_FAST_HEADER.format(max=_MAX, cs=_CS_FACTOR, hi=_HI, lo=_LO, hib=_HI_B, lob=_LO_B)]
-    for name in FUSED:
-        form, has_w, policy = _SPECS[name]
-        expr, args = forms()[form]
-        names = [str(s) for s in args]
-        lines, value = _printed(expr, pr)
-        terms = _check_terms(has_w) + (["_d > 0.0"] if policy == "raise" else [])
-        wrapped = [t if t.startswith("(") and t.endswith(")") else f"({t})" for t in terms]
-        ok = ["ok = (", *(f"    {'& ' if k else ''}{t}" for k, t in enumerate(wrapped)), ")"]
-        dlines, dvalue = _printed(forms()["D"][0], pr)
-        dline = [*dlines, f"_d = {dvalue}"]
-        store = (f"{value} if _d > 0.0 else 0.0" if policy == "zero" else value)
-        loop = [f"{n} = _at({n}_, i)" for n in names]
-        loop += dline if policy else []
-        loop += [*ok, "bad += not ok", *lines, f"out[i] = {store}",
-                 "bad += not (abs(out[i]) <= _MAX)"]
-        parts.append("\n".join([
-            "", "",
-            '@numba.njit(cache=True, nogil=True, error_model="numpy")',
-            f"def {name}({', '.join(n + '_' for n in names)}, out):",
-            "    bad = 0",
-            "    for i in range(out.shape[0]):",
-            *(f"        {ln}" for ln in loop),
-            "    return bad",
-        ]) + "\n")
-    return "".join(parts)
-
-
-FAST_KERNELS_PATH = Path(__file__).with_name("_fastkernels.py")
-
-
-def write_fast_kernels(path: Path | None = None) -> Path:
-    """(Re)write the generated numba module; returns its path."""
-    path = path or FAST_KERNELS_PATH
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(fast_kernel_source())
-    os.replace(tmp, path)
-    return path
+# --------------------------------------------------------------------------- fused loops
 
 
 @cache
 def _fast_module() -> ModuleType | None:
     if os.environ.get(BACKEND_ENV, "auto") == "numpy":
         return None
-    try:
+    try:  # deferred: numba is optional (the ``fast`` extra) and slow to import
         return importlib.import_module("._fastkernels", __package__)
-    except ImportError:  # numba is optional (the ``fast`` extra)
+    except ImportError:
         return None
 
 
@@ -444,7 +223,7 @@ def backend() -> str:
 
 
 def _reference(name: str, *xs: Any) -> Any:
-    """The reference numpy path (whole-array validation, lambdified numpy kernel)."""
+    """The reference numpy path (whole-array validation, generated numpy function)."""
     _, has_w, policy = _SPECS[name]
     w = _check_array("weight", xs[0]) if has_w else None
     p = _check_params_array(*xs[int(has_w):])
@@ -453,12 +232,12 @@ def _reference(name: str, *xs: Any) -> Any:
     outside = ~np.broadcast_to(_in_domain(w, *p), shape)
     full = [np.broadcast_to(x, shape) for x in args]
     with np.errstate(all="ignore"):
-        dpos = np.array(np.broadcast_to(kernel("D").vector(*p) > 0, shape))
+        dpos = np.array(np.broadcast_to(gen.VECTOR["D"](*p) > 0, shape))
         for idx in zip(*np.nonzero(outside), strict=True):
             dpos[idx] = _exact_d_positive(tuple(float(x[idx]) for x in full[-4:]))
         if policy == "raise" and not dpos.all():
             raise _undefined("D = 0 for some entries")
-        out = np.array(np.broadcast_to(kernel(name).vector(*args), shape), dtype=np.float64)
+        out = np.array(np.broadcast_to(gen.VECTOR[name](*args), shape), dtype=np.float64)
     for idx in zip(*np.nonzero(outside & dpos), strict=True):
         out[idx] = _exact(name, tuple(float(x[idx]) for x in full))
     if policy == "zero":
@@ -538,7 +317,7 @@ def _scalar_general(name: str, xs: tuple[Any, ...]) -> float:
     """Scalar path for any real scalars (ints, numpy scalars): convert, evaluate with the
     generated function, and on anything unusual run the reference checks (which raise)."""
     try:
-        r = _scalar_fn(name)(*map(float, xs))  # NaN/inf fail its range checks -> None
+        r = gen.SCALAR[name](*map(float, xs))  # NaN/inf fail its range checks -> None
     except (TypeError, ValueError, OverflowError):
         r = None
     if r is not None:
@@ -569,13 +348,12 @@ def _call(name: str, xs: tuple[Any, ...]) -> FloatOrArray:
     """Dispatch: Python floats to the generated scalar function (``None`` on anything
     unusual), other scalars to the general scalar path, arrays to the array paths."""
     if all(type(x) is float for x in xs):
-        r = _scalar_fn(name)(*xs)
+        r = gen.SCALAR[name](*xs)
         if r is not None:
             return r
     if _is_scalar(*xs):
         return _scalar_general(name, xs)
     return _vector(name, xs)
-
 
 
 def optimal_weight(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,

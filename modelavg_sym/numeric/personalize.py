@@ -13,6 +13,12 @@ node"):
 * estimated MSE    MSE(a) from the compiled :func:`modelavg_sym.mse` at the same
                    estimated moments; the local model's is s_L.
 
+s_L, s_G, c, G_j, G_j - L_j, E[Delta_j^2] under random node means, the naive plug-in's
+bias and D are not typed here: they run as code generated from the settings engine's
+``other_nodes`` setting and the two-estimator derivation
+(:mod:`modelavg_sym.numeric._generated_estimators`, tested equal to the engine on exact
+rationals); the formulas in this docstring are what the engine derives.
+
 The methods differ in the estimate of Delta^2 = (E[G_j] - E[L_j])^2:
 
 ``plugin``
@@ -50,281 +56,35 @@ variance``); when D = s_L + s_G + Delta^2 = 0 every weight gives the same estima
 (L = G) and the weight is reported as 0.
 
 Input: raw values in long format (a CSV path, ``(node, value)`` rows or a mapping
-node -> values) or per-node summaries (node, n, mean, var).  Malformed input raises
+node -> values) or per-node summaries (node, n, mean, var), read by
+:mod:`modelavg_sym.data.readers`.  Malformed input raises
 :class:`~modelavg_sym.errors.DataError` with the file's line number.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from modelavg_sym.errors import DataError, InvalidParameterError
+from modelavg_sym.data.readers import data_error, load_summaries
+from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.numeric import _generated_estimators as gen
 from modelavg_sym.numeric import api
+from modelavg_sym.numeric.nodes import leave_one_out
 
 #: Weight estimators, default first.
 METHODS: tuple[str, ...] = ("random-effects", "plugin", "naive", "james-stein")
 #: Columns of the result, in order (``global`` is the other nodes' model).
 COLUMNS: tuple[str, ...] = ("node", "n", "local", "global", "weight", "estimate", "est_mse",
                             "local_mse")
-#: Columns of a summaries table.
-SUMMARY_COLUMNS: tuple[str, ...] = ("n", "mean", "var")
 
 Array = npt.NDArray[np.float64]
 
 
-def _error(where: str, message: str, line: int | None = None) -> DataError:
-    err = DataError(f"{where}: {message}" if where else message)
-    err.line = line  # type: ignore[attr-defined]
-    return err
-
-
-# --------------------------------------------------------------------------- summaries
-
-
-@dataclass(frozen=True)
-class NodeSummary:
-    """One node's data summary: size, sample mean and sample variance (divisor n - 1).
-
-    ``where`` records the input location (``"data.csv, line 4"``) for error messages.
-    """
-
-    node: str
-    n: int
-    mean: float
-    var: float
-    where: str = field(default="", compare=False)
-    line: int | None = field(default=None, compare=False)
-
-
-def summarize(values: Sequence[float]) -> tuple[int, float, float]:
-    """(n, mean, sample variance with divisor n - 1), two-pass for accuracy."""
-    x = np.asarray(values, dtype=np.float64)
-    n = x.size
-    mean = float(x.mean())
-    var = float(((x - mean) ** 2).sum() / (n - 1))
-    return n, mean, var
-
-
-def _number(text: Any, where: str, column: str, line: int | None) -> float:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise _error(where, f"value {text!r} in column {column!r} is not a number",
-                     line) from None
-    if not math.isfinite(v):
-        raise _error(where, f"value {text!r} in column {column!r} is not a finite number", line)
-    return v
-
-
-def _node_name(raw: Any, where: str, column: str, line: int | None) -> str:
-    name = str(raw).strip() if raw is not None else ""
-    if not name:
-        raise _error(where, f"empty node name in column {column!r}", line)
-    return name
-
-
-def _sort_key(node: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(node), node)
-    except ValueError:
-        return (1, 0.0, node)
-
-
-def _check_nodes(summaries: list[NodeSummary], end: str, end_line: int | None) -> list[NodeSummary]:
-    if len(summaries) < 2:
-        found = ", ".join(repr(s.node) for s in summaries) or "none"
-        raise _error(end, f"need at least 2 nodes, found {len(summaries)} ({found})", end_line)
-    return sorted(summaries, key=lambda s: _sort_key(s.node))
-
-
-def _from_groups(groups: dict[str, list[tuple[float, str, int | None]]], end: str,
-                 end_line: int | None) -> list[NodeSummary]:
-    out = []
-    for node, vals in groups.items():
-        if len(vals) < 2:
-            _v, where, line = vals[0]
-            raise _error(where, f"node {node!r} has only 1 value; at least 2 are needed to "
-                                "estimate its variance", line)
-        n, mean, var = summarize([v for v, _w, _l in vals])
-        out.append(NodeSummary(node, n, mean, var, vals[0][1], vals[0][2]))
-    return _check_nodes(out, end, end_line)
-
-
-def _open_csv(path: str | os.PathLike[str]) -> tuple[list[tuple[int, list[str]]], str]:
-    name = os.fspath(path)
-    try:
-        with open(name, newline="", encoding="utf-8-sig") as fh:  # tolerate a BOM
-            reader = csv.reader(fh)
-            rows = []
-            for row in reader:
-                rows.append((reader.line_num, row))
-    except OSError as exc:
-        raise _error(name, f"cannot read file ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise _error(name, f"not a readable CSV file ({exc})") from None
-    return rows, name
-
-
-def _header(rows: list[tuple[int, list[str]]], name: str, required: Sequence[str]
-            ) -> dict[str, int]:
-    if not rows:
-        raise _error(f"{name}, line 1", "empty file; expected a header with columns "
-                     + ", ".join(repr(c) for c in required), 1)
-    line, header = rows[0]
-    cols = [h.strip() for h in header]
-    for col in required:
-        if col not in cols:
-            raise _error(f"{name}, line {line}",
-                         f"missing column {col!r} (found: {', '.join(map(repr, cols))})", line)
-    return {col: cols.index(col) for col in required}
-
-
-def _field(row: list[str], idx: int, where: str, line: int) -> str:
-    if idx >= len(row):
-        raise _error(where, f"expected at least {idx + 1} fields, found {len(row)}", line)
-    return row[idx]
-
-
-def read_values_csv(path: str | os.PathLike[str], node_col: str = "node",
-                    value_col: str = "value") -> list[NodeSummary]:
-    """Per-node summaries of a long-format CSV (one value per line, header on line 1).
-
-    Raises:
-        DataError: unreadable file, a missing column (line 1), a non-numeric value
-            (its line), a node with fewer than 2 values, or fewer than 2 nodes.
-    """
-    rows, name = _open_csv(path)
-    idx = _header(rows, name, (node_col, value_col))
-    groups: dict[str, list[tuple[float, str, int | None]]] = {}
-    last = rows[0][0]
-    for line, row in rows[1:]:
-        if not row or all(not f.strip() for f in row):
-            continue
-        where = f"{name}, line {line}"
-        node = _node_name(_field(row, idx[node_col], where, line), where, node_col, line)
-        value = _number(_field(row, idx[value_col], where, line).strip(), where, value_col, line)
-        groups.setdefault(node, []).append((value, where, line))
-        last = line
-    return _from_groups(groups, f"{name}, line {last}", last)
-
-
-def read_summaries_csv(path: str | os.PathLike[str], node_col: str = "node"
-                       ) -> list[NodeSummary]:
-    """Per-node summaries from a CSV with columns node, n, mean, var (header on line 1).
-
-    Raises:
-        DataError: as :func:`read_values_csv`, plus n not an integer >= 2, var < 0, or a
-            node listed twice (each with its line number).
-    """
-    rows, name = _open_csv(path)
-    idx = _header(rows, name, (node_col, *SUMMARY_COLUMNS))
-    out: list[NodeSummary] = []
-    last = rows[0][0]
-    for line, row in rows[1:]:
-        if not row or all(not f.strip() for f in row):
-            continue
-        where = f"{name}, line {line}"
-        fields = {col: _field(row, i, where, line).strip() for col, i in idx.items()}
-        out.append(_summary(fields[node_col], fields["n"], fields["mean"], fields["var"],
-                            where, line, node_col))
-        last = line
-    _no_duplicates(out)
-    return _check_nodes(out, f"{name}, line {last}", last)
-
-
-def _summary(node: Any, n: Any, mean: Any, var: Any, where: str, line: int | None,
-             node_col: str = "node") -> NodeSummary:
-    name = _node_name(node, where, node_col, line)
-    n_val = _number(n, where, "n", line)
-    if n_val != int(n_val) or n_val < 2:
-        raise _error(where, f"n must be an integer >= 2 (got {n!r})", line)
-    m_val = _number(mean, where, "mean", line)
-    v_val = _number(var, where, "var", line)
-    if v_val < 0:
-        raise _error(where, f"var must be >= 0 (got {var!r})", line)
-    return NodeSummary(name, int(n_val), m_val, v_val, where, line)
-
-
-def _no_duplicates(summaries: list[NodeSummary]) -> None:
-    seen: dict[str, str] = {}
-    for s in summaries:
-        if s.node in seen:
-            raise _error(s.where, f"node {s.node!r} appears twice (first at {seen[s.node]})",
-                         s.line)
-        seen[s.node] = s.where
-
-
-def summaries_from_values(data: Mapping[Any, Iterable[Any]] | Iterable[Sequence[Any]],
-                          ) -> list[NodeSummary]:
-    """Per-node summaries of in-memory raw data: a mapping node -> values, or an iterable
-    of ``(node, value)`` rows (locations in errors are ``row k``, counting from 1)."""
-    groups: dict[str, list[tuple[float, str, int | None]]] = {}
-    if isinstance(data, Mapping):
-        for node, values in data.items():
-            name = _node_name(node, "", "node", None)
-            where = f"node {name!r}"
-            for k, v in enumerate(values, start=1):
-                groups.setdefault(name, []).append(
-                    (_number(v, f"{where}, value {k}", "value", None), where, None))
-            if name not in groups:
-                raise _error(where, f"node {name!r} has no values", None)
-        return _from_groups(groups, "data", None)
-    k = 0
-    for k, row in enumerate(data, start=1):
-        where = f"row {k}"
-        try:
-            node, value = row
-        except (TypeError, ValueError):
-            raise _error(where, f"expected a (node, value) pair, got {row!r}", k) from None
-        name = _node_name(node, where, "node", k)
-        groups.setdefault(name, []).append((_number(value, where, "value", k), where, k))
-    return _from_groups(groups, f"row {k}", k)
-
-
-def summaries_from_table(rows: Iterable[Any]) -> list[NodeSummary]:
-    """Per-node summaries from in-memory rows: :class:`NodeSummary`, mappings with keys
-    node, n, mean, var, or 4-tuples (node, n, mean, var)."""
-    out: list[NodeSummary] = []
-    k = 0
-    for k, row in enumerate(rows, start=1):
-        where = f"row {k}"
-        if isinstance(row, NodeSummary):
-            row = (row.node, row.n, row.mean, row.var)
-        if isinstance(row, Mapping):
-            missing = [c for c in ("node", *SUMMARY_COLUMNS) if c not in row]
-            if missing:
-                raise _error(where, f"missing key {missing[0]!r}", k)
-            row = (row["node"], row["n"], row["mean"], row["var"])
-        try:
-            node, n, mean, var = row
-        except (TypeError, ValueError):
-            raise _error(where, f"expected (node, n, mean, var), got {row!r}", k) from None
-        out.append(_summary(node, n, mean, var, where, k))
-    _no_duplicates(out)
-    return _check_nodes(out, f"row {k}", k)
-
-
 # --------------------------------------------------------------------------- estimators
-
-
-def _loo(x: Array) -> Array:
-    """Leave-one-out sums along the last axis: sum_{i != j} x_i for every j, as the sum of
-    the exclusive prefix and suffix sums (no ``total - own`` cancellation when one node's
-    term dominates the others)."""
-    x = np.asarray(x, dtype=np.float64)
-    zero = np.zeros((*x.shape[:-1], 1))
-    before = np.concatenate([zero, np.cumsum(x, axis=-1)[..., :-1]], axis=-1)
-    after = np.concatenate([np.cumsum(x[..., ::-1], axis=-1)[..., -2::-1], zero], axis=-1)
-    return before + after
 
 
 def tau2_dersimonian_laird(mean: Array, var_mean: Array) -> Array:
@@ -350,6 +110,19 @@ def tau2_dersimonian_laird(mean: Array, var_mean: Array) -> Array:
     unweighted = ((mean - ybar_u[..., None]) ** 2).sum(axis=-1) / (k - 1) - var_mean.mean(axis=-1)
     est = np.where(zero, unweighted, dl)
     return np.maximum(0.0, np.nan_to_num(est, nan=0.0))
+
+
+def _james_stein_weight(n: Array, mean: Array, s_l: Array) -> Array:
+    """a = b_j N_j / (n_j + N_j), b_j = min(1, (k - 3) s_L / sum_i (xbar_i - ybar)^2)
+    (b_j = 0 when k <= 3): positive-part James-Stein toward the size-weighted grand mean."""
+    k = mean.shape[-1]
+    n_all = n.sum(axis=-1, keepdims=True)
+    grand = (n * mean).sum(axis=-1, keepdims=True) / n_all
+    spread = ((mean - grand) ** 2).sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.where(spread > 0, (k - 3) * s_l / spread, 1.0)
+    b = np.clip(b, 0.0, 1.0) if k > 3 else np.zeros_like(s_l)
+    return b * leave_one_out(n) / n_all
 
 
 @dataclass(frozen=True)
@@ -384,37 +157,29 @@ def estimate_weights(n: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike,
     k = mean.shape[-1]
     if k < 2:
         raise InvalidParameterError("nodes", "need at least 2 nodes", f"got {k}")
-    n_other = _loo(n)
     local = mean
-    glob = _loo(n * mean) / n_other
-    s_l = var / n
-    s_g = _loo(n * var) / n_other**2
-    gap_sq = (glob - local) ** 2
+    glob = gen.nodes_global_mean(n, mean)
+    s_l = gen.nodes_var_local(n, var)
+    s_g = gen.nodes_var_global(n, var)
+    cov = gen.nodes_cov(n, var)
+    gap_sq = gen.nodes_bias(n, mean) ** 2  # (G - L)^2
     tau2 = None
     if method in ("random-effects", "james-stein"):
         tau2 = tau2_dersimonian_laird(mean, s_l)
-        share_sq = _loo(n**2) / n_other**2
-        delta_sq = tau2[..., None] * (1.0 + share_sq)
+        delta_sq = gen.nodes_bias_sq_random_means(n, tau2[..., None])
     elif method == "plugin":
-        delta_sq = np.maximum(0.0, gap_sq - s_l - s_g)
+        delta_sq = np.maximum(0.0, gap_sq - gen.naive_delta_sq_bias(s_l, s_g, cov))
     else:  # naive
         delta_sq = gap_sq
-    d_total = s_l + s_g + delta_sq
-    ok = d_total > 0
+    ok = gen.D(s_l, s_g, cov, delta_sq) > 0
     bias = np.sqrt(delta_sq)
     if method == "james-stein":
-        n_all = n.sum(axis=-1, keepdims=True)
-        grand = (n * mean).sum(axis=-1, keepdims=True) / n_all
-        spread = ((mean - grand) ** 2).sum(axis=-1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            b = np.where(spread > 0, (k - 3) * s_l / spread, 1.0)
-        b = np.clip(b, 0.0, 1.0) if k > 3 else np.zeros_like(s_l)
-        weight = b * n_other / n_all
+        weight = _james_stein_weight(n, mean, s_l)
     else:
-        weight = np.where(ok, api.optimal_weight(np.where(ok, s_l, 1.0), s_g, bias, 0.0), 0.0)
+        weight = np.where(ok, api.optimal_weight(np.where(ok, s_l, 1.0), s_g, bias, cov), 0.0)
     weight = np.asarray(weight, dtype=np.float64)
     estimate = (1.0 - weight) * local + weight * glob
-    est_mse = np.asarray(api.mse(weight, s_l, s_g, bias, 0.0), dtype=np.float64)
+    est_mse = np.asarray(api.mse(weight, s_l, s_g, bias, cov), dtype=np.float64)
     return WeightEstimate(local, glob, s_l, s_g, delta_sq, weight, estimate, est_mse, tau2)
 
 
@@ -500,10 +265,6 @@ class PersonalizeResult:
         return "\n".join([*out, note])
 
 
-def _is_path(x: Any) -> bool:
-    return isinstance(x, str | os.PathLike)
-
-
 def personalize(data: Any = None, *, summaries: Any = None, node_col: str = "node",
                 value_col: str = "value", method: str = "random-effects") -> PersonalizeResult:
     """Personalized estimate of every node's mean, with its estimated weight and MSE.
@@ -513,7 +274,7 @@ def personalize(data: Any = None, *, summaries: Any = None, node_col: str = "nod
     * ``data``: raw values in long format -- a CSV path (columns ``node_col`` and
       ``value_col``), an iterable of ``(node, value)`` rows, or a mapping node -> values;
     * ``summaries``: per-node summaries -- a CSV path with columns node, n, mean, var, or
-      rows (tuples, mappings or :class:`NodeSummary`).
+      rows (tuples, mappings or :class:`~modelavg_sym.data.readers.NodeSummary`).
 
     For each node j: local = xbar_j, global = the other nodes' size-weighted mean, the
     weight a by ``method`` (see :data:`METHODS` and the module docstring), estimate =
@@ -531,24 +292,18 @@ def personalize(data: Any = None, *, summaries: Any = None, node_col: str = "nod
         raise InvalidParameterError("data", "give exactly one of data= and summaries=")
     # overflow in the moments is reported as a data error below, not as numpy warnings
     with np.errstate(over="ignore", invalid="ignore"):
-        if summaries is not None:
-            table = (read_summaries_csv(summaries, node_col) if _is_path(summaries)
-                     else summaries_from_table(summaries))
-        elif _is_path(data):
-            table = read_values_csv(Path(data), node_col, value_col)
-        else:
-            table = summaries_from_values(data)
+        table = load_summaries(data, summaries, node_col, value_col)
         n = np.array([s.n for s in table], dtype=np.float64)
         mean = np.array([s.mean for s in table])
         var = np.array([s.var for s in table])
         for s_, v_ in zip(table, var, strict=True):
             if not np.isfinite(v_):
-                raise _error("data", f"node {s_.node!r}: its sample variance overflows "
+                raise data_error("data", f"node {s_.node!r}: its sample variance overflows "
                              "float64 (values too large)")
         try:
             est = estimate_weights(n, mean, var, method)
         except InvalidParameterError as exc:
-            raise _error("data", "the per-node moments overflow float64 (values or sample "
+            raise data_error("data", "the per-node moments overflow float64 (values or sample "
                          f"sizes too large): {exc}") from None
     rows = tuple(
         PersonalizedNode(s.node, s.n, float(est.local[i]), float(est.global_[i]),

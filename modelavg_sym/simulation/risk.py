@@ -1,20 +1,7 @@
-"""Risk of estimated weights, by simulation: the Monte Carlo check of the estimated-weight
-theorems, and the risk study of the weight estimators of :mod:`modelavg_sym.numeric.personalize`.
-
-**Monte Carlo check** (:func:`montecarlo_check`, the ``montecarlo`` route of the theorems
-of :mod:`modelavg_sym.theorems.estimated`).  For each scenario of the Monte Carlo route
-(:data:`modelavg_sym.verify.montecarlo.SCENARIOS`: skewed, discrete, heavy-tailed nodes,
-independent and pooled-with-local global models) two independent sets of R replications
-of (L, G) are drawn with :class:`modelavg_sym.simulation.model.Setting`; the weight
-``a_hat = s_L / (s_L + s_G - 2c + (G' - L')^2)`` (a naive plug-in) is computed from the
-*second* set, so it is independent of the first.  Per replication the statistic
-
-    err^2 - risk(q = (a_hat - a*)^2),      err = (1 - a_hat) L + a_hat G - theta,
-
-has mean 0 if E[(theta_{a_hat} - theta)^2 | a_hat] = MSE(a*) + D (a_hat - a*)^2, which
-averages to the theorem; ``risk`` is the theorem's own right-hand side.  Likewise
-(G - L)^2 - E[(G - L)^2] for the naive Delta^2 plug-in.  Intervals use the standard
-error of the mean, Bonferroni-corrected over the scenarios (99.9% simultaneous).
+"""Risk of estimated weights, by simulation: the risk study of the weight estimators of
+:mod:`modelavg_sym.numeric.personalize`.  (The Monte Carlo check of the estimated-weight
+theorems is the ``montecarlo`` route, :mod:`modelavg_sym.verify.montecarlo`, applying
+the statistics the theorems carry, :mod:`modelavg_sym.theorems.estimated`.)
 
 **Risk study** (:func:`risk_table`).  k nodes with n values each; node means
 mu_i ~ Normal(0, tau^2) with tau^2 = ratio * sigma^2 / n (heterogeneity relative to the
@@ -28,103 +15,30 @@ E[mean_j (estimate_j - mu_j)^2] / (sigma^2 / n) (the local model has risk 1) wit
 standard error over replications, and the benefit over the local model (paired).
 Seeds and execution: the grid's cells (settings) in table order are independent tasks;
 cell t draws from ``SeedSequence(seed).spawn(...)[t]``
-(:func:`modelavg_sym.simulation.model.task_seed`)
-and the cells run through :func:`modelavg_sym.simulation.model.parallel_map` (this process, local
+(:func:`modelavg_sym.simulation.engine.task_seed`)
+and the cells run through :func:`modelavg_sym.runtime.pool.parallel_map` (this process, local
 worker processes, or a Dask scheduler), rows concatenated in cell order, so the table is
 bitwise identical for any number of workers and either backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import sympy as sp
 
+from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.numeric import _generated_estimators as gen
 from modelavg_sym.numeric import api
 from modelavg_sym.numeric.personalize import estimate_weights
-from modelavg_sym.symbols import Delta, c, s_G, s_L
+from modelavg_sym.runtime.pool import parallel_map
+from modelavg_sym.simulation.engine import task_seed
 
 Array = npt.NDArray[np.float64]
-
-# --------------------------------------------------------------------------- MC route
-
-#: Theorems :func:`montecarlo_check` knows, with the per-replication statistic.
-MC_THEOREMS: tuple[str, ...] = ("estimated_weight_risk", "estimated_weight_benefit",
-                                "naive_delta_sq_bias", "unbiased_delta_sq")
-
-
-def _mc_statistic(name: str, predicted: Callable[..., Any], L: Array, G: Array,
-                  L2: Array, G2: Array, truth: Any) -> Array:
-    sl, sg, bias, cv = truth.params
-    theta = truth.theta
-    if name in ("estimated_weight_risk", "estimated_weight_benefit"):
-        a_hat = sl / (sl + sg - 2 * cv + (G2 - L2) ** 2) if sl > 0 else np.zeros_like(L2)
-        a_star = float(api.optimal_weight(sl, sg, bias, cv))
-        q_rep = (a_hat - a_star) ** 2
-        err2 = ((1 - a_hat) * L + a_hat * G - theta) ** 2
-        pred = np.broadcast_to(np.asarray(predicted(sl, sg, bias, cv, q_rep), float), L.shape)
-        if name == "estimated_weight_risk":
-            return err2 - pred
-        return (L - theta) ** 2 - err2 - pred
-    gap2 = (G - L) ** 2
-    pred = float(predicted(sl, sg, bias, cv, 0.0))
-    if name == "naive_delta_sq_bias":
-        return gap2 - pred
-    return gap2 - sl - sg + 2 * cv - pred
-
-
-def montecarlo_check(thm: Any, profile: str = "ci", formula: sp.Expr | None = None) -> Any:
-    """Monte Carlo route for the estimated-weight theorems (see the module docstring).
-
-    ``formula`` replaces the theorem's right-hand side (an expression in s_L, s_G, Delta,
-    c and q), to show that the check rejects a deliberately wrong formula.
-    """
-    from modelavg_sym.simulation.model import Setting, z_value
-    from modelavg_sym.theorems.estimated import q
-    from modelavg_sym.verify import RouteResult
-    from modelavg_sym.verify.montecarlo import CONFIDENCE, REPS, SCENARIOS, SEED
-
-    if thm.name not in MC_THEOREMS:
-        return RouteResult(thm.name, "montecarlo", "not-applicable",
-                           detail="no Monte Carlo check for this theorem")
-    expr = thm.claim.rhs if formula is None else formula
-    predicted = sp.lambdify((s_L, s_G, Delta, c, q), expr, modules="numpy")
-    reps = REPS[profile]
-    z = z_value(CONFIDENCE, len(SCENARIOS))
-    failures: list[str] = []
-    worst = (-1.0, "")
-    for index, (name, nodes, include_local) in enumerate(SCENARIOS):
-        setting = Setting.from_nodes(nodes, include_local=include_local)
-        truth = setting.truth()
-        rng_data, rng_weight = (np.random.default_rng(s) for s in
-                                np.random.SeedSequence([SEED, 6, index]).spawn(2))
-        L, G = setting.draw(rng_data, reps)
-        L2, G2 = setting.draw(rng_weight, reps)
-        stat = _mc_statistic(thm.name, predicted, L, G, L2, G2, truth)
-        mean = float(stat.mean())
-        se = float(stat.std(ddof=1) / np.sqrt(stat.size))
-        dev = abs(mean) / max(se, 1e-300)
-        msg = f"{name}: mean deviation {mean:.4g} +- {z * se:.3g}"
-        if dev > worst[0]:
-            worst = (dev, msg)
-        if dev > z:
-            failures.append(msg)
-    extra = {"reps": reps, "confidence": CONFIDENCE, "z": round(z, 4),
-             "comparisons": len(SCENARIOS), "scenarios": [s[0] for s in SCENARIOS]}
-    if failures:
-        return RouteResult(thm.name, "montecarlo", "failed", examples=len(SCENARIOS),
-                           detail="; ".join(failures[:3]), extra=extra)
-    return RouteResult(thm.name, "montecarlo", "agreed", examples=len(SCENARIOS),
-                       detail=f"{len(SCENARIOS)} scenarios x {reps} reps, a_hat from "
-                              f"independent data, agree (simultaneous {CONFIDENCE:.1%}, "
-                              f"z = {z:.3f}); closest call: {worst[1]}", extra=extra)
-
 
 # --------------------------------------------------------------------------- risk study
 
@@ -141,7 +55,7 @@ NOISES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class RiskGrid:
-    """The grid of settings and replications of one profile."""
+    """The grid of settings and replications of one run of the risk study."""
 
     nodes: tuple[int, ...]
     sizes: tuple[int, ...]
@@ -151,7 +65,8 @@ class RiskGrid:
     seed: int = 20211025
 
 
-PROFILES: dict[str, RiskGrid] = {
+#: The risk study's grids by name: ``ci`` (the report's table) and ``full`` (a long run).
+GRIDS: dict[str, RiskGrid] = {
     "ci": RiskGrid((3, 10), (5, 20), (0.0, 1.0, 4.0), tuple(NOISES), reps=1000),
     "full": RiskGrid((3, 5, 10, 30), (5, 20, 100), (0.0, 0.25, 1.0, 4.0, 16.0), tuple(NOISES),
                      reps=20_000),
@@ -193,11 +108,13 @@ def _block_estimates(rng: np.random.Generator, k: int, n: int, tau2: float, nois
     base = estimate_weights(sizes, mean, var, "naive")
     estimates["local"] = base.local
     estimates["global"] = base.global_
-    # oracle: the true s_L, s_G and the realised Delta_j = (mean of the other mu) - mu_j
-    s_l_true = np.full((reps, k), sigma**2 / n)
-    s_g_true = np.full((reps, k), sigma**2 / (n * (k - 1)))
-    delta_true = (mu.sum(axis=-1, keepdims=True) - mu) / (k - 1) - mu
-    a_star = api.optimal_weight(s_l_true, s_g_true, delta_true, 0.0)
+    # oracle: the true s_L, s_G, c (per-sample variance sigma^2) and the realised
+    # Delta_j = E[G_j | mu] - mu_j, from the code generated by the settings engine
+    var_true = np.full((reps, k), float(sigma) ** 2)
+    s_l_true = gen.nodes_var_local(sizes, var_true)
+    s_g_true = gen.nodes_var_global(sizes, var_true)
+    delta_true = gen.nodes_bias(sizes, mu)
+    a_star = api.optimal_weight(s_l_true, s_g_true, delta_true, gen.nodes_cov(sizes, var_true))
     estimates["oracle"] = (1 - a_star) * base.local + a_star * base.global_
     return mu, estimates
 
@@ -210,8 +127,6 @@ def simulate_setting(k: int, n: int, ratio: float, noise: str, reps: int, seed: 
     blocks of at most :data:`BLOCK_DRAWS` single values, in order from that generator, so
     memory stays bounded for large k n reps.
     """
-    from modelavg_sym.simulation.model import task_seed
-
     rng = np.random.Generator(np.random.PCG64(task_seed(seed, cell)))
     tau2 = ratio * sigma**2 / n
     block = max(1, BLOCK_DRAWS // (k * n))
@@ -245,22 +160,19 @@ def grid_cells(grid: RiskGrid) -> list[tuple[str, int, int, float]]:
 
 def risk_table(profile: str = "ci", grid: RiskGrid | None = None, *, workers: int = 1,
                scheduler: Any = None, progress: bool | None = None) -> list[dict[str, Any]]:
-    """The risk study over ``PROFILES[profile]`` (or ``grid``): one dict per setting and
+    """The risk study over ``GRIDS[profile]`` (or ``grid``): one dict per setting and
     method, sorted by (noise, nodes, n, tau2_ratio, method order).
 
-    Cells run through :func:`modelavg_sym.simulation.model.parallel_map` with ``workers`` local
+    Cells run through :func:`modelavg_sym.runtime.pool.parallel_map` with ``workers`` local
     processes or on a Dask ``scheduler`` (address, ``LocalCluster`` or ``Client``); each
     cell seeds itself from ``SeedSequence(grid.seed).spawn(...)[cell]``, so the table is
     deterministic and bitwise identical for any backend and number of workers.
     """
-    from modelavg_sym.errors import InvalidParameterError
-    from modelavg_sym.simulation.model import parallel_map
-
     if grid is None:
-        if profile not in PROFILES:
-            raise InvalidParameterError("profile", f"must be one of {', '.join(PROFILES)}",
+        if profile not in GRIDS:
+            raise InvalidParameterError("profile", f"must be one of {', '.join(GRIDS)}",
                                         f"got {profile!r}")
-        grid = PROFILES[profile]
+        grid = GRIDS[profile]
     g = grid
     cells = grid_cells(g)
     rows: list[dict[str, Any]] = []
@@ -273,7 +185,8 @@ def risk_table(profile: str = "ci", grid: RiskGrid | None = None, *, workers: in
     return rows
 
 
-def _settings(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def row_settings(rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The distinct settings (noise, nodes, n, tau2_ratio) of ``rows``, in row order."""
     keys: list[tuple[Any, ...]] = []
     for r in rows:
         key = (r["noise"], r["nodes"], r["n"], r["tau2_ratio"])
@@ -292,7 +205,7 @@ def render_markdown(rows: Sequence[dict[str, Any]]) -> str:
     head = ["noise", "k", "n", "tau²/(σ²/n)", *RISK_METHODS]
     out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1))
            + "|"]
-    for key in _settings(rows):
+    for key in row_settings(rows):
         cells = [str(key[0]), str(key[1]), str(key[2]), f"{key[3]:g}"]
         for m in RISK_METHODS:
             r = by[(*key, m)]
@@ -309,71 +222,7 @@ def render_markdown(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-_RC = {"svg.hashsalt": "modelavg-sym", "pdf.fonttype": 42, "font.family": "DejaVu Sans",
-       "figure.dpi": 100, "savefig.dpi": 150, "path.simplify": False}
-
-
-def draw_risk(fig: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Normalised risk against heterogeneity: a panel per (k, noise) at the smallest n,
-    a line per method with +- 2 se bars; the local model is the dotted line at 1."""
-    settings = _settings(rows)
-    noises = sorted({s[0] for s in settings}, key=list(NOISES).index)
-    ks = sorted({s[1] for s in settings})
-    n0 = min(s[2] for s in settings)
-    ratios = sorted({s[3] for s in settings})
-    by = {(r["noise"], r["nodes"], r["n"], r["tau2_ratio"], r["method"]): r for r in rows}
-    axes = fig.subplots(len(ks), len(noises), sharex=True, sharey=True, squeeze=False)
-    xs = np.arange(len(ratios))
-    for i, k in enumerate(ks):
-        for j, noise in enumerate(noises):
-            ax = axes[i][j]
-            ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
-            for mi, m in enumerate(RISK_METHODS[1:]):
-                pts = [by[(noise, k, n0, ratio, m)] for ratio in ratios]
-                y = np.array([p["risk"] for p in pts])
-                e = 2 * np.array([p["se"] for p in pts])
-                ax.errorbar(xs + 0.04 * (mi - 3), y, yerr=e, lw=1.2, ms=3, marker="o",
-                            capsize=2, label=m)
-            ax.set_yscale("log")
-            ax.set_title(f"{noise}, k = {k}, n = {n0}", fontsize=8)
-            ax.set_xticks(xs, [f"{r:g}" for r in ratios])
-            ax.tick_params(labelsize=7)
-            if i == len(ks) - 1:
-                ax.set_xlabel(r"$\tau^2 / (\sigma^2/n)$", fontsize=8)
-            if j == 0:
-                ax.set_ylabel("risk / local risk", fontsize=8)
-    axes[0][0].legend(fontsize=6, ncols=2)
-
-
 @cache
 def ci_rows() -> tuple[dict[str, Any], ...]:
     """The ``ci`` profile's table, computed once per process (for reports and figures)."""
     return tuple(risk_table("ci"))
-
-
-def draw_risk_study(fig: Any) -> None:
-    """``draw(fig)`` for a figure registry: :func:`draw_risk` on the ``ci`` profile."""
-    draw_risk(fig, ci_rows())
-
-
-def risk_figure(rows: Sequence[dict[str, Any]], path_stem: str | Path) -> list[Path]:
-    """Write ``<path_stem>.pdf`` and ``<path_stem>.png`` deterministically (Agg, default
-    style, no dates or software in the metadata); returns the two paths."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib import style
-    from matplotlib.figure import Figure
-
-    stem = Path(path_stem)
-    paths = []
-    for fmt, metadata in (("pdf", {"Creator": None, "Producer": None, "CreationDate": None,
-                                   "ModDate": None}),
-                          ("png", {"Software": None})):
-        with style.context("default"), matplotlib.rc_context(_RC):
-            fig = Figure(figsize=(8.0, 5.5), layout="constrained")
-            draw_risk(fig, rows)
-            path = stem.with_suffix(f".{fmt}")
-            fig.savefig(path, format=fmt, metadata=metadata)
-        paths.append(path)
-    return paths

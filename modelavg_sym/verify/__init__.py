@@ -26,9 +26,6 @@ ROUTE_MODULES: dict[str, str] = {
     "montecarlo": "modelavg_sym.verify.montecarlo",
 }
 
-#: Examples per property for each profile.
-PROFILES: dict[str, int] = {"ci": 100, "dev": 50, "thorough": 10_000}
-
 
 @dataclass
 class RouteResult:

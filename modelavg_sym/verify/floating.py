@@ -29,7 +29,8 @@ from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.numeric import api
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
 from modelavg_sym.theorems import Theorem
-from modelavg_sym.verify import PROFILES, RouteResult
+from modelavg_sym.verify import RouteResult
+from modelavg_sym.verify.profiles import PROFILES
 from modelavg_sym.verify.strategies import float_params, float_weights
 
 C_ROUNDING = 16
@@ -121,7 +122,7 @@ def check(
     """
     if not thm.functions:
         return RouteResult(thm.name, "float", "not-applicable", detail="no compiled function")
-    n = PROFILES[profile]
+    n = PROFILES[profile].examples
     independent = thm.derivation == "independent"
     counter = {"ok": 0}
     msgs: list[str] = []

@@ -1,17 +1,22 @@
 """Monte Carlo route: the theorems against simulated data from non-Gaussian distributions.
 
 For each scenario (node distributions and sample sizes; skewed, discrete and heavy-tailed,
-independent and correlated global models) :mod:`modelavg_sym.simulation.model` draws R
-replications of (L, G).  The predicted quantity is evaluated from the theorem itself -- the
-right-hand side of its identity (``mse_decomposition``: (1-a)^2 s_L + a^2 (s_G + Delta^2)
-+ 2a(1-a)c; ``benefit_factorisation``: D a (2a* - a); ``mse_global``: s_G + Delta^2) --
-and from the compiled API, at the setting's true s_L, s_G, Delta, c, and compared with the
-empirical MSE or benefit.  All intervals of one check are simultaneous: z is
+independent and correlated global models) the route simulates (L, G) with
+:mod:`modelavg_sym.simulation` and applies the theorem's own Monte Carlo plan
+(``Theorem.montecarlo``).  All intervals of one check are simultaneous: z is
 Bonferroni-corrected for the number of comparisons (confidence 99.9% overall).
 
-``headline_positive_weight_helps`` (c = 0) is checked as a sign claim: at a = r a* with
-0 < r < 2 the empirical benefit must agree with the prediction *and* be significantly
-positive (its interval lies above 0).
+* :class:`~modelavg_sym.theorems.WeightSweep` (two-estimator theorems): R replications
+  of (L, G) per scenario; the predicted MSE or benefit at the plan's weights is evaluated
+  from the theorem itself -- the right-hand side of its identity (``mse_decomposition``:
+  (1-a)^2 s_L + a^2 (s_G + Delta^2) + 2a(1-a)c; ``benefit_factorisation``: D a (2a* - a);
+  ``mse_global``: s_G + Delta^2) -- and from the compiled API, at the setting's true s_L,
+  s_G, Delta, c, and compared with the empirical MSE or benefit.  A plan marked
+  ``positive`` (``headline_positive_weight_helps``, c = 0) is also a sign claim: at
+  a = r a* with 0 < r < 2 the empirical benefit must be significantly positive.
+* :class:`~modelavg_sym.theorems.ReplicationCheck` (estimated-weight theorems): two
+  independent sets of R replications per scenario (:class:`~modelavg_sym.theorems.Replications`);
+  the theorem's per-replication statistic must have mean 0 within its standard error.
 
 Status ``agreed`` when every comparison agrees, else ``failed`` with the worst one.
 """
@@ -19,7 +24,6 @@ Status ``agreed`` when every comparison agrees, else ``failed`` with the worst o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -27,13 +31,14 @@ import numpy.typing as npt
 import sympy as sp
 
 from modelavg_sym.numeric import api
-from modelavg_sym.simulation.model import Setting, SimulationResult, simulate, z_value
+from modelavg_sym.simulation.engine import simulate
+from modelavg_sym.simulation.model import SimulationSetup
+from modelavg_sym.simulation.stats import SimulationResult, z_value
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
-from modelavg_sym.theorems import Theorem
+from modelavg_sym.theorems import ReplicationCheck, Replications, Theorem, WeightSweep
 from modelavg_sym.verify import RouteResult
+from modelavg_sym.verify.profiles import PROFILES
 
-#: Replications per scenario for each profile.
-REPS: dict[str, int] = {"ci": 200_000, "dev": 400_000, "thorough": 4_000_000}
 #: Overall confidence of each theorem's simultaneous intervals.
 CONFIDENCE = 0.999
 SEED = 20211025
@@ -54,57 +59,9 @@ _ARGS = (a, s_L, s_G, Delta, c)
 def scenario_result(index: int, profile: str) -> SimulationResult:
     """Simulation of scenario ``index`` (cached: theorems share simulations)."""
     _, nodes, include_local = SCENARIOS[index]
-    setting = Setting.from_nodes(nodes, include_local=include_local)
-    return simulate(setting, REPS[profile], seed=SEED + index, confidence=CONFIDENCE,
-                    progress=False)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to simulate for one theorem.
-
-    Attributes:
-        quantity: ``mse`` or ``benefit`` (what the simulation estimates).
-        ratios: weights as multiples of a* (``relative``) or absolute weights.
-        relative: whether ``ratios`` multiply a*.
-        independent_only: use only scenarios with c = 0.
-        positive: also require the empirical value to be significantly > 0.
-    """
-
-    quantity: str
-    ratios: tuple[float, ...]
-    relative: bool = False
-    independent_only: bool = False
-    positive: bool = False
-
-
-PLANS: dict[str, Plan] = {
-    "mse_decomposition": Plan("mse", (-0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5)),
-    "benefit_factorisation": Plan("benefit", (-0.5, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5),
-                                  relative=True),
-    "headline_positive_weight_helps": Plan("benefit", (0.25, 0.5, 1.0, 1.5, 1.75),
-                                           relative=True, independent_only=True, positive=True),
-    "mse_global": Plan("mse", (1.0,)),
-}
-
-
-#: Theorem name -> ``check(thm, profile, formula=None) -> RouteResult`` for theorems outside
-#: the two-estimator plans.  A theorem provider module may instead define a module-level
-#: ``MONTECARLO_CHECKS`` dict of the same shape; :func:`external_check` consults both.
-CHECKS: dict[str, Callable[..., RouteResult]] = {}
-
-
-def external_check(thm: Theorem) -> Callable[..., RouteResult] | None:
-    """The registered Monte Carlo check of ``thm`` outside :data:`PLANS`, if any."""
-    import sys
-
-    from modelavg_sym.theorems import PROVIDERS
-
-    found = CHECKS.get(thm.name)
-    for mod in PROVIDERS:
-        if found is None:
-            found = getattr(sys.modules.get(mod), "MONTECARLO_CHECKS", {}).get(thm.name)
-    return found
+    setting = SimulationSetup.from_nodes(nodes, include_local=include_local)
+    return simulate(setting, PROFILES[profile].mc_reps, seed=SEED + index,
+                    confidence=CONFIDENCE, progress=False)
 
 
 def _rhs(thm: Theorem) -> sp.Expr | None:
@@ -118,22 +75,29 @@ def _formula(expr: sp.Expr) -> Callable[..., npt.NDArray[np.float64]]:
 
 def check(thm: Theorem, profile: str = "ci", formula: sp.Expr | None = None,
           scenarios: Sequence[int] | None = None) -> RouteResult:
-    """Monte Carlo route for ``thm``.
+    """Monte Carlo route for ``thm``, by its plan ``thm.montecarlo``.
 
     Args:
-        thm: a theorem with a plan in :data:`PLANS`.
-        profile: ``ci``, ``dev`` or ``thorough`` (replications per scenario, :data:`REPS`).
-        formula: replace the theorem's predicted expression (in a, s_L, s_G, Delta, c);
-            used to show the route rejects a deliberately wrong formula.
+        thm: a theorem with a Monte Carlo plan (else ``not-applicable``).
+        profile: a profile of :data:`modelavg_sym.verify.profiles.PROFILES` (its
+            ``mc_reps`` replications per scenario).
+        formula: replace the theorem's predicted expression (the claim's right-hand side,
+            in the plan's variables); used to show the route rejects a deliberately wrong
+            formula.
         scenarios: indices into :data:`SCENARIOS` (default: all that apply).
     """
-    plan = PLANS.get(thm.name)
-    if plan is None:
-        external = external_check(thm)
-        if external is not None:
-            return external(thm, profile, formula=formula)
-        return RouteResult(thm.name, "montecarlo", "not-applicable",
-                           detail="no Monte Carlo plan for this theorem")
+    plan = thm.montecarlo
+    if isinstance(plan, WeightSweep):
+        return _sweep(thm, plan, profile, formula, scenarios)
+    if isinstance(plan, ReplicationCheck):
+        return _replications(thm, plan, profile, formula, scenarios)
+    return RouteResult(thm.name, "montecarlo", "not-applicable",
+                       detail="no Monte Carlo plan for this theorem")
+
+
+def _sweep(thm: Theorem, plan: WeightSweep, profile: str, formula: sp.Expr | None,
+           scenarios: Sequence[int] | None) -> RouteResult:
+    """Empirical MSE or benefit at the plan's weights against the prediction."""
     predictors: list[tuple[str, Callable[..., npt.NDArray[np.float64]]]] = []
     expr = formula if formula is not None else _rhs(thm)
     if expr is not None:
@@ -173,7 +137,7 @@ def check(thm: Theorem, profile: str = "ci", formula: sp.Expr | None = None,
                 k = int(np.argmin(low))
                 failures.append(f"{name}: {plan.quantity}({weights[k]:.4g}) = {emp[k]:.4g} "
                                 f"+- {z * se[k]:.3g} is not significantly > 0")
-    reps = REPS[profile]
+    reps = PROFILES[profile].mc_reps
     extra = {"reps": reps, "confidence": CONFIDENCE, "z": round(z, 4), "comparisons": m,
              "scenarios": [n for n, _, _ in rows]}
     if failures:
@@ -184,3 +148,50 @@ def check(thm: Theorem, profile: str = "ci", formula: sp.Expr | None = None,
                               f"(simultaneous {CONFIDENCE:.1%}, z = {z:.3f}); closest call: "
                               f"{worst[1]}",
                        extra=extra)
+
+
+def replications(index: int, reps: int) -> Replications:
+    """Scenario ``index`` drawn twice, independently: (L, G) and (L', G'), R = ``reps``
+    replications each, from ``SeedSequence([SEED, 6, index])``, with the true parameters."""
+    _, nodes, include_local = SCENARIOS[index]
+    setting = SimulationSetup.from_nodes(nodes, include_local=include_local)
+    truth = setting.truth()
+    rng_data, rng_weight = (np.random.default_rng(s) for s in
+                            np.random.SeedSequence([SEED, 6, index]).spawn(2))
+    L, G = setting.draw(rng_data, reps)
+    L2, G2 = setting.draw(rng_weight, reps)
+    return Replications(params=truth.params, theta=truth.theta,
+                        optimal_weight=float(api.optimal_weight(*truth.params)),
+                        L=L, G=G, L2=L2, G2=G2)
+
+
+def _replications(thm: Theorem, plan: ReplicationCheck, profile: str,
+                  formula: sp.Expr | None, scenarios: Sequence[int] | None) -> RouteResult:
+    """The plan's per-replication statistic must have mean 0 in every scenario."""
+    expr = _rhs(thm) if formula is None else formula
+    predicted = sp.lambdify(plan.arguments, expr, modules="numpy")
+    reps = PROFILES[profile].mc_reps
+    chosen = list(scenarios if scenarios is not None else range(len(SCENARIOS)))
+    z = z_value(CONFIDENCE, len(chosen))
+    failures: list[str] = []
+    worst = (-1.0, "")
+    for index in chosen:
+        stat = plan.statistic(predicted, replications(index, reps))
+        mean = float(stat.mean())
+        se = float(stat.std(ddof=1) / np.sqrt(stat.size))
+        dev = abs(mean) / max(se, 1e-300)
+        msg = f"{SCENARIOS[index][0]}: mean deviation {mean:.4g} +- {z * se:.3g}"
+        if dev > worst[0]:
+            worst = (dev, msg)
+        if dev > z:
+            failures.append(msg)
+    n = len(chosen)
+    extra = {"reps": reps, "confidence": CONFIDENCE, "z": round(z, 4), "comparisons": n,
+             "scenarios": [SCENARIOS[i][0] for i in chosen]}
+    if failures:
+        return RouteResult(thm.name, "montecarlo", "failed", examples=n,
+                           detail="; ".join(failures[:3]), extra=extra)
+    return RouteResult(thm.name, "montecarlo", "agreed", examples=n,
+                       detail=f"{n} scenarios x {reps} reps, a_hat from independent data, "
+                              f"agree (simultaneous {CONFIDENCE:.1%}, z = {z:.3f}); closest "
+                              f"call: {worst[1]}", extra=extra)

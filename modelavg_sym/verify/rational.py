@@ -1,11 +1,14 @@
 """Exact-rational route: hypothesis draws exact rationals inside the assumptions (by
 construction, see :mod:`modelavg_sym.verify.strategies`), and the claim, evaluated exactly with
 sympy, must be ``True`` (inequalities strictly, no tolerance).
+
+The points come from the theorem's own ``sampler`` (called with the strategies module), or
+for the core theorems from :func:`~modelavg_sym.verify.strategies.rational_points` with the
+theorem's ``witness``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
 
 import sympy as sp
@@ -13,26 +16,17 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from modelavg_sym.algebra.exact import exact_function
-from modelavg_sym.theorems import PROVIDERS, Theorem
-from modelavg_sym.verify import PROFILES, RouteResult
-from modelavg_sym.verify.strategies import rational_points
-
-#: Theorem name -> zero-argument callable returning a hypothesis strategy of full exact
-#: points, for theorems whose symbols go beyond the core ones (s_L, s_G, c, Delta, a, r).
-#: A provider module may instead define a module-level ``RATIONAL_SAMPLERS`` dict of the
-#: same shape (so it need not import hypothesis); :func:`sampler` consults both.
-SAMPLERS: dict[str, Callable[[], st.SearchStrategy[dict]]] = {}
+from modelavg_sym.theorems import Theorem
+from modelavg_sym.verify import RouteResult, strategies
+from modelavg_sym.verify.profiles import PROFILES
 
 
 def sampler(thm: Theorem) -> st.SearchStrategy[dict]:
-    """The strategy of exact points for ``thm``: a registered sampler, else the core one."""
-    import sys
-
-    found = SAMPLERS.get(thm.name)
-    for mod in PROVIDERS:
-        if found is None:
-            found = getattr(sys.modules.get(mod), "RATIONAL_SAMPLERS", {}).get(thm.name)
-    return found() if found is not None else rational_points(dict(thm.witness))
+    """The strategy of exact points for ``thm``: ``thm.sampler(strategies)``, else the core
+    points (s_L, s_G, c, Delta, a, r) with the theorem's witness."""
+    if thm.sampler is not None:
+        return thm.sampler(strategies)
+    return strategies.rational_points(dict(thm.witness))
 
 
 _exact_function = exact_function
@@ -110,7 +104,7 @@ def check_claim(thm: Theorem, point: dict, claim: sp.Basic | None = None) -> boo
 
 
 def check(thm: Theorem, profile: str = "ci", claim: sp.Basic | None = None) -> RouteResult:
-    n = PROFILES[profile]
+    n = PROFILES[profile].examples
     counter = {"ok": 0}
     failures: list[dict] = []
     points = sampler(thm)

@@ -16,17 +16,13 @@ makes the verification fail (the ``verify`` command's exit code 1):
 from __future__ import annotations
 
 import json
-import multiprocessing
-import multiprocessing.context
-import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from collections.abc import Iterable, Sequence
 
+from modelavg_sym.runtime.pool import parallel_map
 from modelavg_sym.theorems import ALL_ROUTES, Theorem, all_theorems
-from modelavg_sym.verify import PROFILES, ROUTE_MODULES, RouteResult, run
+from modelavg_sym.verify import ROUTE_MODULES, RouteResult, run
+from modelavg_sym.verify.profiles import PROFILES
 
 #: Cell text for each status (``passed`` and ``agreed`` get details appended).
 _STATUS_TEXT = {
@@ -84,24 +80,6 @@ def run_route(thm: Theorem, route: str, profile: str = "ci",
     return res
 
 
-def _progress(total: int, enabled: bool | None) -> tuple[AbstractContextManager[Any],
-                                                         Callable[[str], None]]:
-    """A rich progress bar on stderr when it is a terminal (no-op without rich)."""
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if enabled:
-        try:
-            from rich.console import Console
-            from rich.progress import Progress
-        except ImportError:  # rich is optional ([progress] extra)
-            enabled = False
-    if not enabled:
-        return nullcontext(), lambda _label: None
-    bar = Progress(console=Console(stderr=True), transient=True)
-    task = bar.add_task("verifying", total=total)
-    return bar, lambda label: bar.update(task, advance=1, description=label)
-
-
 def verification_table(profile: str = "ci", theorems: Sequence[str] | None = None,
                        routes: Sequence[str] | None = None, smt_timeout: float | None = None,
                        progress: bool | None = None, jobs: int = 1) -> list[RouteResult]:
@@ -109,7 +87,8 @@ def verification_table(profile: str = "ci", theorems: Sequence[str] | None = Non
 
     Returns one result per theorem and route, theorems in registry order and routes in
     the order ``symbolic, smt, rational, float, montecarlo``.  ``progress`` shows a
-    progress bar on stderr (default: when stderr is a terminal and rich is installed).
+    progress bar on stderr (default: when stderr is a terminal, rich is installed and
+    there are enough checks; :func:`modelavg_sym.runtime.pool.parallel_map`).
     ``jobs > 1`` runs the (theorem, route) checks in that many worker processes; the
     results and their order do not depend on it.
     """
@@ -119,32 +98,18 @@ def verification_table(profile: str = "ci", theorems: Sequence[str] | None = Non
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     thms = select_theorems(theorems)
     rts = select_routes(routes)
-    ctx, advance = _progress(len(thms) * len(rts), progress)
     tasks = [(thm.name, route) for thm in thms for route in rts]
-    done: dict[tuple[str, str], RouteResult] = {}
-    with ctx:
-        if jobs == 1:
-            for thm in thms:
-                for route in rts:
-                    done[thm.name, route] = run_route(thm, route, profile, smt_timeout)
-                    advance(f"{thm.name} / {route}")
-        else:
-            with ProcessPoolExecutor(jobs, mp_context=_mp_context()) as pool:
-                futures = {pool.submit(_run_named, name, route, profile, smt_timeout): (name, route)
-                           for name, route in tasks}
-                for fut in as_completed(futures):
-                    done[futures[fut]] = fut.result()
-                    advance(" / ".join(futures[fut]))
-    return [done[t] for t in tasks]
+    # fork: the workers inherit the registry as built here (theorem areas added at run
+    # time included) instead of rebuilding it; every task is submitted at once, since
+    # checks differ in length by orders of magnitude.
+    return list(parallel_map(_run_named, len(tasks), lambda t: tasks[t],
+                             shared=(profile, smt_timeout), workers=jobs, window=len(tasks),
+                             start_method="fork", progress=progress, label="verifying",
+                             describe=lambda t: " / ".join(tasks[t])))
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # fork keeps theorems registered at run time (tests, plugins) visible to the workers.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
-def _run_named(name: str, route: str, profile: str, smt_timeout: float | None) -> RouteResult:
+def _run_named(profile: str, smt_timeout: float | None, name: str, route: str
+               ) -> RouteResult:
     return run_route(all_theorems()[name], route, profile, smt_timeout)
 
 
@@ -179,11 +144,15 @@ def cell(res: RouteResult, with_times: bool = True) -> str:
     return text
 
 
-def render_markdown(results: Sequence[RouteResult], with_times: bool = True) -> str:
-    """Markdown table theorem x route, then the details of anything not proved/passed.
+def render_markdown(results: Sequence[RouteResult], with_times: bool = True,
+                    heading: str = "##") -> str:
+    """Markdown table theorem x route, then the details of anything not proved/passed
+    (the one verification-table renderer: ``verify`` prints it, ``reports/report.md``
+    embeds it).
 
     ``with_times=False`` omits timings so that the output is deterministic (for the
-    committed reports/verification.md).
+    committed reports).  ``heading`` marks the sections after the table (``###`` to nest
+    them in a document's section).
     """
     routes = [r for r in ALL_ROUTES if any(x.route == r for x in results)]
     by_thm: dict[str, dict[str, RouteResult]] = {}
@@ -207,13 +176,13 @@ def render_markdown(results: Sequence[RouteResult], with_times: bool = True) -> 
     unknown = [r for r in results if r.status == "unknown"
                and r.theorem in thms and thms[r.theorem].expected_unknown]
     if bad:
-        lines += ["", "## Failures", ""] + [f"- {b}" for b in bad]
+        lines += ["", f"{heading} Failures", ""] + [f"- {b}" for b in bad]
     if unknown:
-        lines += ["", "## Expected unknown", ""] + [f"- {r.theorem} / {r.route}: {r.detail}"
-                                                    for r in unknown]
+        lines += ["", f"{heading} Expected unknown", ""]
+        lines += [f"- {r.theorem} / {r.route}: {r.detail}" for r in unknown]
     smt_rows = [r for r in results if r.route == "smt" and r.status == "proved"]
     if smt_rows:
-        lines += ["", "## SMT proofs and refuted false variants", ""]
+        lines += ["", f"{heading} SMT proofs and refuted false variants", ""]
         for r in smt_rows:
             lines.append(f"- `{r.theorem}`: {r.detail}"
                          + ("" if r.extra.get("definedness", "implied") == "implied"

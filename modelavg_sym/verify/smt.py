@@ -62,10 +62,8 @@ import z3
 
 from modelavg_sym.theorems import Theorem
 from modelavg_sym.verify import RouteResult
+from modelavg_sym.verify.profiles import PROFILES
 from modelavg_sym.verify.rational import holds
-
-#: Seconds per z3 query for each profile (override with MODELAVG_SMT_TIMEOUT).
-TIMEOUTS: dict[str, float] = {"ci": 10.0, "dev": 10.0, "thorough": 60.0}
 
 SmtStatus = Literal["proved", "refuted", "unknown", "failed"]
 
@@ -78,14 +76,15 @@ class NotInFragment(ValueError):
 
 
 def default_timeout(profile: str = "ci") -> float:
-    """Time limit per query in seconds: MODELAVG_SMT_TIMEOUT, else the profile's."""
+    """Time limit per query in seconds: MODELAVG_SMT_TIMEOUT, else the profile's
+    (:data:`modelavg_sym.verify.profiles.PROFILES`; ``ci``'s for an unknown profile)."""
     env = os.environ.get("MODELAVG_SMT_TIMEOUT")
     if env:
         value = float(env)
         if not value > 0:
             raise ValueError(f"MODELAVG_SMT_TIMEOUT must be > 0 seconds, got {env!r}")
         return value
-    return TIMEOUTS.get(profile, TIMEOUTS["ci"])
+    return PROFILES.get(profile, PROFILES["ci"]).smt_timeout
 
 
 def _z3_rational(q: sp.Rational, ctx: z3.Context) -> z3.ArithRef:

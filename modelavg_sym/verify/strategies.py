@@ -2,23 +2,30 @@
 
 Used by the test suite (re-exported from ``tests/strategies.py``) and by the
 ``verify`` command's rational and float routes, which is why they live in the package.
+A theorem's ``sampler`` receives this module from the rational route and picks its
+strategy here, so the theorems need not import hypothesis.
 
 * Covariances inside the Cauchy-Schwarz bound come from a 2x2 Cholesky factor
   ``[[l11, 0], [l21, l22]]``: s_L = l11^2, c = l11 l21, s_G = l21^2 + l22^2 (boundary
   |c| = sqrt(s_L s_G) when l22 = 0), or from |c| <= min(s_L, s_G) for arbitrary s_L, s_G.
 * Float magnitudes span 1e-150 .. 1e150 (log-uniform), so the compiled functions are
   exercised far from 1.
+* Beyond the core symbols: positive symbols get positive rationals
+  (:func:`assumption_points`), and the d = 2 multivariate blocks come from a joint
+  covariance F F' (:func:`multivariate_points`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
+from modelavg_sym.derive.multivariate import difference_second_moment, symbolic_matrices
 from modelavg_sym.symbols import Delta, a, c, r, s_G, s_L
 
 
@@ -64,6 +71,84 @@ def rational_points(draw: st.DrawFn, witness: dict | None = None) -> dict[sp.Sym
             if val.is_Rational:
                 point[sym] = val
     return point
+
+
+@st.composite
+def points_with_rationals(draw: st.DrawFn, *symbols: sp.Symbol
+                          ) -> dict[sp.Symbol, sp.Rational]:
+    """A core point (:func:`rational_points`) extended by ``symbols``, each any rational
+    in [-20, 20] (negative about half the time)."""
+    point = draw(rational_points())
+    for sym in symbols:
+        point[sym] = sp.Rational(draw(rationals()))
+    return point
+
+
+@st.composite
+def weight_error_points(draw: st.DrawFn, target: sp.Expr, bias: sp.Symbol, mse: sp.Symbol
+                        ) -> dict[sp.Symbol, sp.Rational]:
+    """A core point extended by the bias ``bias`` (m) of an estimated weight and its mean
+    squared error ``mse`` (q) = m^2 + v with v >= 0, so q >= m^2 by construction.  Half the
+    draws put q at (r * target)^2 with m = 0 (``target`` the optimal weight: exact multiples
+    of a*^2, including the boundary q = a*^2)."""
+    point = draw(rational_points())
+    point[bias] = sp.Rational(draw(rationals(4)))
+    point[mse] = point[bias] ** 2 + sp.Rational(draw(nonneg_rationals(4)))
+    if draw(st.booleans()):
+        value = target.subs(point)
+        if value.is_Rational:
+            point[mse] = (point[r] * value) ** 2
+            point[bias] = sp.S.Zero
+    return point
+
+
+def _positive(bound: int = 20) -> st.SearchStrategy[Fraction]:
+    return st.one_of(st.sampled_from([Fraction(1), Fraction(1, 2), Fraction(3)]),
+                     st.fractions(min_value=Fraction(1, 50), max_value=bound,
+                                  max_denominator=50))
+
+
+@st.composite
+def assumption_points(draw: st.DrawFn, variables: Sequence[sp.Symbol]
+                      ) -> dict[sp.Symbol, sp.Rational]:
+    """An exact point: positive symbols > 0, nonnegative ones >= 0, the rest any rational."""
+    out = {}
+    for v in sorted(variables, key=str):
+        if v.is_positive:
+            x = draw(_positive())
+        elif v.is_nonnegative:
+            x = abs(draw(rationals()))
+        else:
+            x = draw(rationals())
+        out[v] = sp.Rational(x.numerator, x.denominator)
+    return out
+
+
+@st.composite
+def multivariate_points(draw: st.DrawFn, d: int = 2) -> dict[sp.Symbol, sp.Rational]:
+    """Entries of S_L, S_G, C (blocks of a joint covariance F F', positive semidefinite
+    by construction), Delta and a scalar weight a, for the symbols of
+    :func:`modelavg_sym.derive.multivariate.symbolic_matrices`; and the entries M_ij (i <= j)
+    of M = E[(G - L)(G - L)'] (derived) at that point, for the theorems stated in
+    (S_L, C, Delta, M) coordinates."""
+    SL, SG, C, bias = symbolic_matrices(d)
+    F = sp.Matrix(2 * d, 2 * d, lambda i, j: sp.Rational(draw(rationals(5, 10))))
+    J = F * F.T
+    out: dict[sp.Symbol, sp.Rational] = {}
+    for i in range(d):
+        for j in range(d):
+            out[SL[i, j]] = J[i, j]
+            out[SG[i, j]] = J[d + i, d + j]
+            out[C[i, j]] = J[i, d + j]
+        x = draw(rationals())
+        out[bias[i]] = sp.Rational(x.numerator, x.denominator)
+    x = draw(rationals(4))
+    out[a] = sp.Rational(x.numerator, x.denominator)
+    M = difference_second_moment(d).subs(out)
+    for i in range(d):
+        for j in range(i, d):
+            out[sp.Symbol(f"M_{i + 1}{j + 1}", real=True)] = M[i, j]
+    return out
 
 
 def _magnitude(lo: float = -150, hi: float = 150) -> st.SearchStrategy[float]:

@@ -1,0 +1,223 @@
+"""The standalone document ``reports/latex/main.tex``.
+
+One section per derivation: its assumptions, notes, results (numbered, labelled
+``eq:<derivation>:<result>``), theorems (statement, assumptions, claim, verification
+status) and figures, then the table of derived numbers.  Prose (titles, notes, theorem
+statements, captions, table entries) goes through
+:func:`modelavg_sym.artifacts.prose.to_latex`, so its maths is in math mode and in the
+notation of the equations.  Every display is laid out for a one-column 11 pt article by
+:class:`modelavg_sym.artifacts.latex.Typesetter` (widths measured by TeX in one run).
+
+The directory is self-contained: figures are read from ``figures/`` next to main.tex.
+Packages: amsmath, amssymb, amsthm, graphicx, booktabs, tabularx, float, hyperref.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sympy as sp
+
+from modelavg_sym.artifacts import prose
+from modelavg_sym.artifacts import texlayout as tl
+from modelavg_sym.artifacts import texmeasure as tm
+from modelavg_sym.artifacts.latex import (
+    BANNER_TEX,
+    Typesetter,
+    display_printer,
+    environment,
+    equations,
+    stated,
+    symbol_assumptions,
+    symbol_map,
+)
+from modelavg_sym.artifacts.notation import Notation
+from modelavg_sym.derive.core import Derivation
+
+PACKAGES = ("amsmath", "amssymb", "amsthm", "graphicx", "booktabs", "tabularx", "float",
+            "hyperref")
+#: The section each figure belongs to (by file stem); others go to a last section.
+FIGURE_SECTIONS: dict[str, str] = {
+    "mse_curves": "two_estimator", "benefit_ratio": "two_estimator",
+    "montecarlo_agreement": "two_estimator", "optimal_weight_map": "independent",
+    "risk_study": "estimated_weights",
+}
+_WORDS = {"mse": "MSE", "dk": "Donahue--Kleinberg", "nestimators": "$N$-estimator",
+          "iff": "iff", "D": "$D$", "2D": "$2D$", "K1": "$K = 1$", "K2": "$K = 2$"}
+_ATTRIBUTION = re.compile(r"\(([^()]*)\)")
+
+
+def theorem_title(thm: Any) -> str:
+    """The theorem's header: its ``title`` if it has one, else its name in words, with an
+    attribution taken from its source (``(Donahue-Kleinberg)``); never a file or section
+    reference such as ``MATH.md sec. 2``."""
+    title = getattr(thm, "title", "") or ""
+    if not title:
+        words = [_WORDS.get(w, w) for w in thm.name.split("_")]
+        title = " ".join(words)
+        title = title[0].upper() + title[1:] if not title.startswith("$") else title
+    else:
+        title = prose.tex_escape(title)
+    who = _ATTRIBUTION.search(getattr(thm, "source", "") or "")
+    if who and prose.tex_escape(who.group(1)).replace("-", "--") not in title:
+        title += ", " + prose.tex_escape(who.group(1)).replace("-", "--")
+    return title
+
+
+def claim_display(claim: sp.Basic, dec: tl.Decomposer) -> tl.Display:
+    """A theorem's claim: ``lhs rel rhs`` aligned at the relation when the left-hand side
+    is short, else breakable everywhere."""
+    node = dec.node(claim)
+    flush = tl.Display("", (node,))
+    if isinstance(claim, sp.core.relational.Relational):
+        lhs = dec.p._print(claim.lhs)
+        rel = tl.relation(tl.RELATIONS[claim.rel_op])
+        return tl.Display(lhs, (rel, dec.node(claim.rhs)), fallback=flush)
+    return flush
+
+
+class _Displays:
+    """Collects the document's displays, lays them out in one batch, renders them."""
+
+    def __init__(self, notation: Notation, exprs: Sequence[sp.Basic]):
+        self.p = display_printer(notation, "macro", exprs)
+        self.dec = tl.Decomposer(self.p)
+        self.items: list[tuple[tl.Display, str, str]] = []  # display, env, label
+
+    def add(self, d: tl.Display, env: str, label: str = "") -> str:
+        """A placeholder for the display, replaced by :meth:`render`."""
+        self.items.append((d, env, label))
+        return f"\x00display{len(self.items) - 1}\x00"
+
+    def render(self, text: str, notation: Notation) -> str:
+        ts = Typesetter(tm.ONE_COLUMN_11PT, [notation])
+        lays = ts.layouts([d for d, _e, _l in self.items],
+                          [env == "equation" for _d, env, _l in self.items])
+        blocks = ["\n".join(environment(lay, env, label))
+                  for lay, (_d, env, label) in zip(lays, self.items, strict=True)]
+        return re.sub(r"\x00display(\d+)\x00", lambda m: blocks[int(m.group(1))], text)
+
+
+def _preamble(notation: Notation, n_derivs: int) -> list[str]:
+    num = notation.number_macro
+    return [
+        BANNER_TEX.rstrip("\n"),
+        r"\documentclass[11pt]{article}",
+        r"\usepackage{" + ",".join(p for p in PACKAGES if p != "hyperref") + "}",
+        r"\usepackage{hyperref}",
+        r"\newtheorem{theorem}{Theorem}",
+        r"\theoremstyle{remark}\newtheorem*{assumptions}{Assumptions}",
+        r"\allowdisplaybreaks",
+        r"\setlength{\emergencystretch}{3em}",
+        r"\input{macros}",
+        r"\title{Optimal model averaging: derived results}",
+        r"\author{generated by \texttt{modelavg-sym regenerate}}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        "",
+        "Every equation and theorem below is derived and verified by \\texttt{modelavg-sym}; "
+        f"the document shows {n_derivs} derivations and \\{num('nTheorems')}{{}} theorems, "
+        f"of which \\{num('nTheoremsVerified')}{{}} are verified by at least one route and "
+        "refuted by none.",
+        "",
+    ]
+
+
+def _theorem(thm: Any, statuses: Mapping[str, Mapping[str, str]], disp: _Displays,
+             text: Callable[[str], str]) -> list[str]:
+    """A theorem environment: statement, assumptions, claim and verification status."""
+    routes = ", ".join(f"{r}: {s}" for r, s in statuses.get(thm.name, {}).items())
+    asm = [disp.p.doprint(a) for a in stated(thm.assumptions)]
+    return [f"\\begin{{theorem}}[{theorem_title(thm)}]", f"\\label{{thm:{thm.name}}}",
+            text(thm.statement), "",
+            "Assumptions: " + (", ".join(f"${a}$" for a in asm) or "none") + ". Claim:",
+            disp.add(claim_display(thm.claim, disp.dec), "equation*"),
+            f"Verification: {prose.tex_escape(routes or 'no route run')}.",
+            "\\end{theorem}", ""]
+
+
+def _figure(path: str, caption: str, text: Callable[[str], str]) -> list[str]:
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return ["\\begin{figure}[H]", "\\centering",
+            f"\\includegraphics[width=0.8\\linewidth]{{{path}}}",
+            f"\\caption{{{text(caption)}}}", f"\\label{{fig:{stem}}}", "\\end{figure}", ""]
+
+
+def _numbers(numbers: Sequence[tuple[str, str, str]], notation: Notation,
+             text: Callable[[str], str]) -> list[str]:
+    out = ["\\section{Derived numbers}", "",
+           "\\noindent\\begin{tabularx}{\\linewidth}"
+           "{@{}l r >{\\raggedright\\arraybackslash}X@{}}", "\\toprule",
+           "Macro & Value & Meaning \\\\", "\\midrule"]
+    for name, _value, desc in numbers:
+        macro = notation.number_macro(name)
+        out.append(f"\\texttt{{\\textbackslash {macro}}} & \\{macro}{{}} & {text(desc)} \\\\")
+    return [*out, "\\bottomrule", "\\end{tabularx}", ""]
+
+
+def document(
+    derivs: Sequence[Derivation],
+    theorems: Mapping[str, Any],
+    statuses: Mapping[str, Mapping[str, str]],
+    notation: Notation,
+    figures: Sequence[tuple[str, ...]],
+    numbers: Sequence[tuple[str, str, str]],
+) -> str:
+    """The standalone document ``main.tex``.
+
+    ``statuses``: theorem -> route -> status; ``figures``: (pdf path relative to main.tex,
+    caption[, section]) -- a figure without a section goes where
+    :data:`FIGURE_SECTIONS` puts it, else to a last section.
+    """
+    symbols = symbol_map(notation, "macro")
+    text, title = prose.converter(symbols), prose.converter(symbols, pdf=True)
+    exprs: list[sp.Basic] = []
+    for d in derivs:
+        exprs += [*d.assumptions, *d.results.values()]
+    for t in theorems.values():
+        exprs += [*t.assumptions, t.claim]
+    disp = _Displays(notation, exprs)
+    by_deriv: dict[str, list[Any]] = {}
+    for thm in theorems.values():
+        by_deriv.setdefault(getattr(thm, "derivation", ""), []).append(thm)
+    figs: dict[str, list[tuple[str, str]]] = {}
+    for fig in figures:
+        where = fig[2] if len(fig) > 2 else FIGURE_SECTIONS.get(
+            fig[0].rsplit("/", 1)[-1].rsplit(".", 1)[0], "")
+        figs.setdefault(where, []).append((fig[0], fig[1]))
+    out = _preamble(notation, len(derivs))
+    for d in derivs:
+        out += [f"\\section{{{title(d.title)}}}", f"\\label{{sec:{d.name}}}", ""]
+        dexprs = [*d.assumptions, *d.results.values()]
+        asm = symbol_assumptions(dexprs, disp.p) + [disp.p.doprint(a)
+                                                    for a in stated(d.assumptions)]
+        if asm:
+            out += ["\\begin{assumptions}", ", ".join(f"${a}$" for a in asm) + ".",
+                    "\\end{assumptions}", ""]
+        out += [line for note in d.notes for line in (text(note), "")]
+        out.append("Derived results:")
+        out += [disp.add(eq.display(disp.p, disp.dec), "equation", eq.label)
+                for eq in equations([d])]
+        out.append("")
+        for thm in by_deriv.get(d.name, []):
+            out += _theorem(thm, statuses, disp, text)
+        for path, caption in figs.pop(d.name, []):
+            out += _figure(path, caption, text)
+    known = {d.name for d in derivs}
+    others = [t for k, ts in by_deriv.items() if k not in known for t in ts]
+    if others:
+        out += ["\\section{Further theorems}", ""]
+        for thm in others:
+            out += _theorem(thm, statuses, disp, text)
+    rest = [f for fs in figs.values() for f in fs]
+    if rest:
+        out += ["\\section{Figures}", ""]
+        for path, caption in rest:
+            out += _figure(path, caption, text)
+    if numbers:
+        out += _numbers(numbers, notation, text)
+    out += [r"\end{document}", ""]
+    return disp.render("\n".join(out), notation)

@@ -1,0 +1,91 @@
+"""The derivations the report shows, listed explicitly in report order.
+
+:func:`all_derivations` is the one list: ``regenerate`` turns each into a page
+(``derivations/<name>.md``) and LaTeX equations.  Nothing registers itself on import; a
+new derivation is added by adding its function to :data:`DERIVATIONS`.
+
+The settings, N-estimator and multivariate pages each merge the scalar results and steps
+of a few instances of their engines (:func:`merge`): the settings page shows the pooled
+model with and without the local node (:func:`pooled_settings`: the local node and two
+others), the N-estimator page K = 1 and 2, the multivariate page the scalar weight for
+d = 2.  The theorems about these instances are in :mod:`modelavg_sym.theorems.settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+
+import sympy as sp
+
+from modelavg_sym.derive import multivariate as mv
+from modelavg_sym.derive import nestimators as ne
+from modelavg_sym.derive import settings as S
+from modelavg_sym.derive.core import Derivation, Step, independent, two_estimator
+from modelavg_sym.derive.estimated import estimated_weights
+
+DerivationFn = Callable[[], Derivation]
+
+
+def merge(name: str, title: str, parts: Sequence[tuple[str, Derivation]]) -> Derivation:
+    """One page for several derivations: their scalar results, renamed
+    ``<prefix>_<result>``, and their scalar steps (matrix-valued results stay in the
+    Python API; the page shows the theorems about their entries)."""
+    results: dict[str, sp.Basic] = {}
+    steps: list[Step] = []
+    for prefix, d in parts:
+        for key, val in d.results.items():
+            if isinstance(val, sp.Expr) and not isinstance(val, sp.MatrixBase):
+                results[f"{prefix}_{key}"] = val
+        steps += [s for s in d.steps if not isinstance(s.rhs, sp.MatrixBase)]
+    return Derivation(name=name, title=title, results=results, steps=tuple(steps))
+
+
+@cache
+def pooled_settings() -> tuple[S.Setting, S.Setting]:
+    """The global model pooled over the two other nodes (``other_nodes``) and over all
+    three nodes (``pooled_with_local``), for symbolic sizes n_i, variances v_i and means
+    mu_i (:func:`modelavg_sym.derive.settings.node_symbols` with K = 2)."""
+    n, v, m = S.node_symbols(2)
+    return S.other_nodes(n, v, m), S.pooled_with_local(n, v, m)
+
+
+@cache
+def settings_derivation() -> Derivation:
+    """Settings engine: s_L, s_G, c, Delta and the two-estimator results of the pooled
+    models with and without the local node."""
+    excl, incl = pooled_settings()
+    return merge("settings", "Settings: s_L, s_G, c and Delta derived from node data "
+                 "(two other nodes; pooled with and without the local node)",
+                 [("excl", excl.derivation()), ("incl", incl.derivation())])
+
+
+@cache
+def nestimators_derivation() -> Derivation:
+    """N estimators: the best affine combination for K = 1 and K = 2 (independent)."""
+    return merge("nestimators", "N estimators: best affine combination (K = 1, 2; "
+                 "independent estimators)", [("K1", ne.symbolic(1)), ("K2", ne.symbolic(2))])
+
+
+@cache
+def multivariate_derivation() -> Derivation:
+    """Multivariate parameters (d = 2): the scalar weight with traces."""
+    return merge("multivariate", "Multivariate parameters (d = 2): scalar weight with "
+                 "traces", [("scalar", mv.symbolic_scalar_weight(2))])
+
+
+#: Every derivation the report shows, in report order.
+DERIVATIONS: tuple[DerivationFn, ...] = (
+    two_estimator,
+    independent,
+    estimated_weights,
+    settings_derivation,
+    nestimators_derivation,
+    multivariate_derivation,
+)
+
+
+def all_derivations() -> list[DerivationFn]:
+    """The derivation functions of :data:`DERIVATIONS`, in report order (each is cached:
+    calling it derives once per process)."""
+    return list(DERIVATIONS)
