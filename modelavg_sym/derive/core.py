@@ -94,6 +94,83 @@ def _quadratic_roots(poly_expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr
     return sp.factor(poly.LC()), roots[0], roots[1]
 
 
+def _mse_steps(steps: list[Step]) -> dict[str, sp.Expr]:
+    """R1 and the derivatives: MSE(a) from the model by linearity, D, MSE', MSE''."""
+    L, G, table = _two_estimator_model(
+        {("e_L", "e_L"): s_L, ("e_G", "e_G"): s_G, ("e_L", "e_G"): c}
+    )
+    theta_a = (1 - a) * L + a * G
+    err = theta_a - theta
+    err = RandomAffine(sp.expand(err.const), err.coeffs)
+    mse_terms = second_moment(err, table)
+    steps.append(Step("Bias of the average, by linearity of expectation",
+                      sp.Symbol("E[theta_a - theta]"), expectation(err)))
+    steps.append(Step("Variance of the average, by bilinearity of covariance",
+                      sp.Symbol("Var(theta_a)"), covariance(err, err, table)))
+    steps.append(Step("MSE = bias^2 + variance (R1)", sp.Function("MSE")(a), mse_terms))
+    D = sp.expand(second_moment(G - L, table))
+    steps.append(Step("D := E[(G - L)^2] by the same expansion", sp.Symbol("D"), D))
+    mse = sp.collect(sp.expand(mse_terms), a)
+    dmse = sp.collect(sp.expand(sp.diff(mse, a)), a)
+    d2mse = sp.expand(sp.diff(mse, a, 2))
+    steps.append(Step("First derivative in a", sp.Derivative(sp.Function("MSE")(a), a), dmse))
+    steps.append(Step("Second derivative: 2D, positive when D > 0 (strict convexity)",
+                      sp.Derivative(sp.Function("MSE")(a), (a, 2)), d2mse))
+    return {"D": D, "mse_terms": mse_terms, "mse": mse, "dmse": dmse, "d2mse": d2mse}
+
+
+def _optimum_steps(mse: sp.Expr, dmse: sp.Expr, steps: list[Step]) -> dict[str, sp.Expr]:
+    """R2-R3: the stationary point a* and the minimum MSE (two forms)."""
+    (a_star,) = sp.solve(sp.Eq(dmse, 0), a)
+    a_star = tidy(a_star)
+    steps.append(Step("Unique stationary point: solve dMSE/da = 0 (R2)", sp.Symbol("a^*"), a_star))
+    min_mse = tidy(sp.simplify(mse.subs(a, a_star)))
+    # The same minimum in a form without cancellation or overflow-prone squares: with
+    # MSE(a) = k0 + k1 a + k2 a^2 and the first-order condition 2 k2 a* + k1 = 0,
+    # MSE(a*) = k0 + (k1/2) a* = k0 (1 - a*) + (k0 + k1/2) a*, with 1 - a* simplified.
+    k0, k1 = (sp.Poly(mse, a).coeff_monomial(a**k) for k in (0, 1))
+    min_mse_stable = k0 * tidy(1 - a_star) + sp.factor(k0 + k1 / 2) * a_star
+    steps.append(Step("Minimum MSE (R3)", sp.Function("MSE")(sp.Symbol("a^*")), min_mse))
+    return {"optimal_weight": a_star, "min_mse": min_mse, "min_mse_stable": min_mse_stable}
+
+
+def _benefit_steps(mse: sp.Expr, a_star: sp.Expr, min_mse: sp.Expr,
+                   steps: list[Step]) -> dict[str, sp.Expr]:
+    """R4-R6 and R9: the benefit, its roots and factorisation, the gain fraction, MSE(1)
+    and the value of personalization."""
+    mse_local = sp.expand(mse.subs(a, 0))
+    mse_global = sp.factor(sp.expand(mse.subs(a, 1)))
+    benefit = sp.expand(mse_local - mse)
+    steps.append(
+        Step("Benefit B(a) = MSE(0) - MSE(a)", sp.Function("B")(a), sp.collect(benefit, a)))
+    lc, root0, root1 = _quadratic_roots(benefit, a)
+    benefit_factored = lc * (a - root0) * (a - root1)
+    steps.append(Step("B is a quadratic in a with roots 0 and 2a* and leading coefficient -D (R4)",
+                      sp.Function("B")(a), benefit_factored))
+    gain_fraction = sp.factor(sp.simplify(benefit.subs(a, r * a_star) / benefit.subs(a, a_star)))
+    steps.append(Step("Fraction of the best gain at a = r a* (R6)",
+                      sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("B")(sp.Symbol("a^*")),
+                      gain_fraction))
+    personalization_value = tidy(sp.simplify(mse_global - min_mse))
+    steps.append(Step("Value of personalization over the global model (R9)",
+                      sp.Function("MSE")(1) - sp.Function("MSE")(sp.Symbol("a^*")),
+                      personalization_value))
+    return {"mse_local": mse_local, "mse_global": mse_global, "benefit": benefit,
+            "benefit_factored": benefit_factored, "benefit_leading_coefficient": lc,
+            "benefit_root_low": root0, "benefit_root_high": root1,
+            "gain_fraction": gain_fraction, "relative_gain": tidy(sp.simplify(benefit / mse_local)),
+            "personalization_value": personalization_value}
+
+
+#: Order of the results of :func:`two_estimator` (pages, equations and JSON follow it).
+_TWO_ESTIMATOR_ORDER = (
+    "D", "mse_terms", "mse", "dmse", "d2mse", "optimal_weight", "min_mse", "min_mse_stable",
+    "mse_local", "mse_global", "benefit", "benefit_factored", "benefit_leading_coefficient",
+    "benefit_root_low", "benefit_root_high", "gain_fraction", "relative_gain",
+    "personalization_value",
+)
+
+
 @cache
 def two_estimator() -> Derivation:
     """Derive R1-R10 for the general (correlated) two-estimator model.
@@ -105,121 +182,14 @@ def two_estimator() -> Derivation:
     ``benefit_roots_high`` (2a*), ``gain_fraction`` (B(r a*)/B(a*)),
     ``personalization_value`` (MSE(1) - MSE(a*)), ``interval_low``/``interval_high``.
     """
-    L, G, table = _two_estimator_model(
-        {("e_L", "e_L"): s_L, ("e_G", "e_G"): s_G, ("e_L", "e_G"): c}
-    )
-    theta_a = (1 - a) * L + a * G
-    err = theta_a - theta
-    err = RandomAffine(sp.expand(err.const), err.coeffs)
     steps: list[Step] = []
-
-    mse_terms = second_moment(err, table)
-    e_err = expectation(err)
-    var_err = covariance(err, err, table)
-    steps.append(
-        Step(
-            "Bias of the average, by linearity of expectation",
-            sp.Symbol("E[theta_a - theta]"),
-            e_err,
-        )
-    )
-    steps.append(
-        Step(
-            "Variance of the average, by bilinearity of covariance",
-            sp.Symbol("Var(theta_a)"),
-            var_err,
-        )
-    )
-    steps.append(Step("MSE = bias^2 + variance (R1)", sp.Function("MSE")(a), mse_terms))
-
-    D = sp.expand(second_moment(G - L, table))
-    steps.append(Step("D := E[(G - L)^2] by the same expansion", sp.Symbol("D"), D))
-
-    mse = sp.collect(sp.expand(mse_terms), a)
-    dmse = sp.collect(sp.expand(sp.diff(mse, a)), a)
-    d2mse = sp.expand(sp.diff(mse, a, 2))
-    steps.append(Step("First derivative in a", sp.Derivative(sp.Function("MSE")(a), a), dmse))
-    steps.append(
-        Step(
-            "Second derivative: 2D, positive when D > 0 (strict convexity)",
-            sp.Derivative(sp.Function("MSE")(a), (a, 2)),
-            d2mse,
-        )
-    )
-
-    (a_star,) = sp.solve(sp.Eq(dmse, 0), a)
-    a_star = tidy(a_star)
-    steps.append(Step("Unique stationary point: solve dMSE/da = 0 (R2)", sp.Symbol("a^*"), a_star))
-
-    min_mse = tidy(sp.simplify(mse.subs(a, a_star)))
-    # The same minimum in a form without cancellation or overflow-prone squares: with
-    # MSE(a) = k0 + k1 a + k2 a^2 and the first-order condition 2 k2 a* + k1 = 0,
-    # MSE(a*) = k0 + (k1/2) a* = k0 (1 - a*) + (k0 + k1/2) a*, with 1 - a* simplified.
-    k0, k1 = (sp.Poly(mse, a).coeff_monomial(a**k) for k in (0, 1))
-    min_mse_stable = k0 * tidy(1 - a_star) + sp.factor(k0 + k1 / 2) * a_star
-    steps.append(Step("Minimum MSE (R3)", sp.Function("MSE")(sp.Symbol("a^*")), min_mse))
-
-    mse_local = sp.expand(mse.subs(a, 0))
-    mse_global = sp.factor(sp.expand(mse.subs(a, 1)))
-    benefit = sp.expand(mse_local - mse)
-    steps.append(
-        Step("Benefit B(a) = MSE(0) - MSE(a)", sp.Function("B")(a), sp.collect(benefit, a))
-    )
-
-    lc, root0, root1 = _quadratic_roots(benefit, a)
-    benefit_factored = lc * (a - root0) * (a - root1)
-    steps.append(
-        Step(
-            "B is a quadratic in a with roots 0 and 2a* and leading coefficient -D (R4)",
-            sp.Function("B")(a),
-            benefit_factored,
-        )
-    )
-
-    gain_fraction = sp.factor(sp.simplify(benefit.subs(a, r * a_star) / benefit.subs(a, a_star)))
-    steps.append(
-        Step(
-            "Fraction of the best gain at a = r a* (R6)",
-            sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("B")(sp.Symbol("a^*")),
-            gain_fraction,
-        )
-    )
-
-    personalization_value = tidy(sp.simplify(mse_global - min_mse))
-    steps.append(
-        Step(
-            "Value of personalization over the global model (R9)",
-            sp.Function("MSE")(1) - sp.Function("MSE")(sp.Symbol("a^*")),
-            personalization_value,
-        )
-    )
-
-    relative_gain = tidy(sp.simplify(benefit / mse_local))
-
-    results = {
-        "D": D,
-        "mse_terms": mse_terms,
-        "mse": mse,
-        "dmse": dmse,
-        "d2mse": d2mse,
-        "optimal_weight": a_star,
-        "min_mse": min_mse,
-        "min_mse_stable": min_mse_stable,
-        "mse_local": mse_local,
-        "mse_global": mse_global,
-        "benefit": benefit,
-        "benefit_factored": benefit_factored,
-        "benefit_leading_coefficient": lc,
-        "benefit_root_low": root0,
-        "benefit_root_high": root1,
-        "gain_fraction": gain_fraction,
-        "relative_gain": relative_gain,
-        "personalization_value": personalization_value,
-    }
+    found = _mse_steps(steps)
+    found |= _optimum_steps(found["mse"], found["dmse"], steps)
+    found |= _benefit_steps(found["mse"], found["optimal_weight"], found["min_mse"], steps)
     return Derivation(
         name="two_estimator",
         title="Two estimators: local L and global G with bias, covariance and a weighted average",
-        results=results,
+        results={k: found[k] for k in _TWO_ESTIMATOR_ORDER},
         steps=tuple(steps),
         assumptions=tuple(base_assumptions()),
     )

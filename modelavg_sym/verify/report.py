@@ -64,7 +64,7 @@ def run_route(thm: Theorem, route: str, profile: str = "ci",
     try:
         if route == "smt" and smt_timeout is not None and "smt" in thm.routes \
                 and "smt" in ROUTE_MODULES:
-            from modelavg_sym.verify import smt
+            from modelavg_sym.verify import smt  # z3 is optional (smt extra) and slow to load
 
             res = smt.check(thm, profile, timeout=smt_timeout)
             res.seconds = round(time.perf_counter() - t0, 3)
