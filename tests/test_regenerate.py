@@ -21,6 +21,7 @@ from modelavg_sym.artifacts.notation import find_project_root, from_pyproject, p
 from modelavg_sym.cli import main
 from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import Derivation, Step, independent, two_estimator
+from modelavg_sym.runtime.atomic import atomic_write
 from modelavg_sym.symbols import a, s_L
 from modelavg_sym.theorems import all_theorems
 
@@ -292,8 +293,8 @@ def test_verifier_hash_covers_untracked_files_only_by_content(tmp_path, monkeypa
 
 def test_atomic_write_replaces_and_cleans_up(tmp_path, monkeypatch):
     target = tmp_path / "d" / "f.txt"
-    writer.atomic_write(target, b"one")
-    writer.atomic_write(target, b"two")
+    atomic_write(target, b"one")
+    atomic_write(target, b"two")
     assert target.read_bytes() == b"two"
     assert os.listdir(target.parent) == ["f.txt"]
 
@@ -302,7 +303,7 @@ def test_atomic_write_replaces_and_cleans_up(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        writer.atomic_write(target, b"three")
+        atomic_write(target, b"three")
     assert target.read_bytes() == b"two"
     assert os.listdir(target.parent) == ["f.txt"]
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelavg_sym.artifacts.build import MANIFEST, ROOTS, Artifact, is_excluded
-from modelavg_sym.runtime.atomic import atomic_write
+from modelavg_sym.runtime.atomic import is_temporary
+from modelavg_sym.runtime.transaction import apply_changes, pending
 
 FIX_COMMAND = "modelavg-sym regenerate"
 _TEXT_SUFFIXES = {".md", ".json", ".tex", ".txt", ".py"}
@@ -40,10 +41,13 @@ class Plan:
     unchanged: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     unmanaged: list[str] = field(default_factory=list)  # not ours: left alone
+    temporary: list[str] = field(default_factory=list)  # left by a killed process
+    interrupted: bool = False  # an interrupted regenerate left its transaction
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.stale or self.orphans)
+        return not (self.missing or self.stale or self.orphans or self.temporary
+                    or self.interrupted)
 
 
 def existing_files(out_root: Path) -> list[str]:
@@ -102,10 +106,13 @@ def plan(arts: Sequence[Artifact], out_root: Path, cache_dir: Path | None = None
         else:
             p.stale.append((a.path, old, new))
     ours = previous_manifest(out_root)
+    p.interrupted = pending(out_root)
     for f in existing_files(out_root):
         if f in wanted or is_excluded(f):
             continue
-        if f in ours or has_banner(out_root / f):
+        if is_temporary(f):
+            p.temporary.append(f)
+        elif f in ours or has_banner(out_root / f):
             p.orphans.append(f)
         else:
             p.unmanaged.append(f)
@@ -113,19 +120,18 @@ def plan(arts: Sequence[Artifact], out_root: Path, cache_dir: Path | None = None
 
 
 def apply(p: Plan, out_root: Path) -> list[str]:
-    """Write missing and stale files, remove orphans (and emptied directories).
+    """Write missing and stale files and remove orphans (and emptied directories) as one
+    transaction (:func:`modelavg_sym.runtime.transaction.apply_changes`): an interrupted
+    run leaves the old tree.
 
     Returns one line per change (``added``, ``updated``, ``removed``).
     """
-    lines: list[str] = []
-    for path, new in p.missing:
-        atomic_write(out_root / path, new)
-        lines.append(f"added    {path}")
-    for path, _old, new in p.stale:
-        atomic_write(out_root / path, new)
-        lines.append(f"updated  {path}")
+    writes = {path: new for path, new in p.missing} | {path: new for path, _o, new in p.stale}
+    apply_changes(out_root, writes, [*p.orphans, *p.temporary])
+    lines = [f"added    {path}" for path, _n in p.missing]
+    lines += [f"updated  {path}" for path, _o, _n in p.stale]
+    lines += [f"removed  {path} (temporary file left by a killed process)" for path in p.temporary]
     for path in p.orphans:
-        (out_root / path).unlink()
         lines.append(f"removed  {path}")
         parent = (out_root / path).parent
         while parent != out_root and parent.is_dir() and not any(parent.iterdir()):
@@ -165,6 +171,9 @@ def check_report(p: Plan, fix_command: str = FIX_COMMAND) -> str:
     out += [f"  stale    {path}" for path, _o, _n in p.stale]
     out += [f"  missing  {path}" for path, _n in p.missing]
     out += [f"  orphaned {path}" for path in p.orphans]
+    out += [f"  temporary {path} (left by a killed process)" for path in p.temporary]
+    if p.interrupted:
+        out.append("  an interrupted regenerate left its transaction (rolled back by the next run)")
     out += [f"  unmanaged {path} (not generated; left alone)" for path in p.unmanaged]
     out.append("")
     for path, old, new in p.stale:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from modelavg_sym.runtime.progress import Progress
+from modelavg_sym.runtime.transaction import Lock
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -119,6 +120,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.check:  # writes nothing: no lock needed
+        return _generate(args)
+    _root, out, _cache = resolve_paths(args)
+    _require_directory("--out", out)
+    out.mkdir(parents=True, exist_ok=True)
+    with Lock(out):  # a second regenerate into the same tree is refused, not interleaved
+        return _generate(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
     from modelavg_sym.artifacts import notation as nt
     from modelavg_sym.artifacts.build import collect, make_context
     from modelavg_sym.artifacts.writer import apply, check_report, plan
@@ -136,8 +147,11 @@ def _run(args: argparse.Namespace) -> int:
     write_cache = not args.check
     notation = (nt.parse_spec(args.notation) if args.notation is not None
                 else nt.from_pyproject(root / "pyproject.toml"))
-    seeds = tuple(dict.fromkeys([out / "reports" / "verification.json",
-                                 root / "reports" / "verification.json"]))
+    # The committed verification record may seed the verdict cache (its entries are keyed
+    # by the hashes of the theorem and of the code that checks it); --no-cache re-verifies
+    # every theorem instead, so a record is never evidence of itself there.
+    seeds = () if args.no_cache else tuple(dict.fromkeys(
+        [out / "reports" / "verification.json", root / "reports" / "verification.json"]))
     from modelavg_sym.artifacts.build import load_run, run_key, store_run
 
     key = run_key(notation, args.profile, not args.no_verify, out) if cache else None
