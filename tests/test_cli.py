@@ -86,3 +86,27 @@ def test_python_m_subprocess():
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("modelavg-sym weight: error: var_local")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_scheduler_that_is_not_dask_fails_within_the_timeout(tmp_path):
+    """A server that accepts TCP but is not a Dask scheduler: one line, exit 2, bounded."""
+    import socket
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "modelavg_sym", "simulate", "--local", "normal(0,1)",
+             "--n-local", "2", "--global", "normal(0,1)", "--n-global", "2", "--reps", "10",
+             "--scheduler", f"tcp://127.0.0.1:{port}", "--scheduler-timeout", "1"],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        elapsed = time.monotonic() - t0
+    finally:
+        server.close()
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "scheduler" in proc.stderr and elapsed < 20

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from modelavg_sym.commands.options import add_scheduler_timeout
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local", required=True, metavar="SPEC",
@@ -29,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="local worker processes (results do not depend on it)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="run on a Dask distributed scheduler instead (identical results)")
+    add_scheduler_timeout(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     setting = SimulationSetup.from_nodes(nodes, include_local=args.include_local,
                                          weighting="uniform" if args.uniform else "size")
     res = simulate(setting, args.reps, args.seed, workers=args.workers,
-                   scheduler=scheduler, confidence=args.confidence)
+                   scheduler=scheduler, confidence=args.confidence,
+                   scheduler_timeout=args.scheduler_timeout)
     out = res.summary(args.weight)
     if args.json:
         print(json.dumps(out, sort_keys=True, allow_nan=False))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from modelavg_sym.commands.options import add_scheduler_timeout
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="ci", metavar="ci|full",
@@ -15,6 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="run the grid cells on a Dask distributed scheduler instead "
                         "(bitwise identical results)")
+    add_scheduler_timeout(p)
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of rows (noise, nodes, n, tau2_ratio, method, "
                         "risk, se, benefit, benefit_se, reps)")
@@ -26,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     scheduler = (None if args.scheduler is None  # checked before any work, named as a flag
                  else check_scheduler_address(args.scheduler, "--scheduler"))
-    rows = risk_table(args.profile, workers=args.workers, scheduler=scheduler)
+    rows = risk_table(args.profile, workers=args.workers, scheduler=scheduler,
+                      scheduler_timeout=args.scheduler_timeout)
     if args.json:
         print(json.dumps(rows, sort_keys=True, allow_nan=False))
     else:

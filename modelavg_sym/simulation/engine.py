@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from modelavg_sym.errors import InvalidParameterError
-from modelavg_sym.runtime.pool import parallel_map
+from modelavg_sym.runtime.pool import SCHEDULER_TIMEOUT, parallel_map
 from modelavg_sym.simulation.distributions import Distribution
 from modelavg_sym.simulation.model import SimulationSetup, check_count
 from modelavg_sym.simulation.stats import CONFIDENCE, Poly, SimulationResult, power_sums, z_value
@@ -55,7 +55,8 @@ def _tasks(reps: int, task_reps: int) -> list[int]:
 
 def simulate(setting: SimulationSetup, reps: int, seed: int = 0, *, workers: int = 1,
              scheduler: Any = None, task_reps: int = TASK_REPS,
-             confidence: float = CONFIDENCE, progress: bool | None = None) -> SimulationResult:
+             confidence: float = CONFIDENCE, progress: bool | None = None,
+             scheduler_timeout: float = SCHEDULER_TIMEOUT) -> SimulationResult:
     """Simulate ``reps`` replications of (L, G) for ``setting``.
 
     Args:
@@ -86,7 +87,8 @@ def simulate(setting: SimulationSetup, reps: int, seed: int = 0, *, workers: int
     for res in parallel_map(run_task, len(sizes),
                             lambda t: (sizes[t], int(seed), t, shift),
                             shared=(setting, truth.theta), workers=workers,
-                            scheduler=scheduler, progress=progress, label="simulating"):
+                            scheduler=scheduler, progress=progress, label="simulating",
+                            scheduler_timeout=scheduler_timeout):
         sums += res  # in task order: bitwise identical for any backend
     return SimulationResult(setting, reps, int(seed), truth, sums / reps, confidence,
                             tasks=len(sizes), shift=shift)

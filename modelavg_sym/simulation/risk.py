@@ -35,7 +35,7 @@ from modelavg_sym.errors import InvalidParameterError
 from modelavg_sym.numeric import _generated_estimators as gen
 from modelavg_sym.numeric import api
 from modelavg_sym.numeric.personalize import estimate_weights
-from modelavg_sym.runtime.pool import parallel_map
+from modelavg_sym.runtime.pool import SCHEDULER_TIMEOUT, parallel_map
 from modelavg_sym.simulation.engine import task_seed
 
 Array = npt.NDArray[np.float64]
@@ -159,7 +159,8 @@ def grid_cells(grid: RiskGrid) -> list[tuple[str, int, int, float]]:
 
 
 def risk_table(profile: str = "ci", grid: RiskGrid | None = None, *, workers: int = 1,
-               scheduler: Any = None, progress: bool | None = None) -> list[dict[str, Any]]:
+               scheduler: Any = None, progress: bool | None = None,
+               scheduler_timeout: float = SCHEDULER_TIMEOUT) -> list[dict[str, Any]]:
     """The risk study over ``GRIDS[profile]`` (or ``grid``): one dict per setting and
     method, sorted by (noise, nodes, n, tau2_ratio, method order).
 
@@ -180,7 +181,7 @@ def risk_table(profile: str = "ci", grid: RiskGrid | None = None, *, workers: in
                                   lambda t: (cells[t][1], cells[t][2], cells[t][3],
                                              cells[t][0], g.reps, g.seed, t),
                                   workers=workers, scheduler=scheduler, progress=progress,
-                                  label="risk study"):
+                                  label="risk study", scheduler_timeout=scheduler_timeout):
         rows.extend(cell_rows)
     return rows
 
