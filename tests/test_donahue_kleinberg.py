@@ -61,6 +61,7 @@ def _check(d, n, j, sig2, me, eq):
                         - _fine_published(u, n, j, sig2, me).subs(on_simplex)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("K", [1, 2, 3, 4])
 def test_symbolic_matches_published(K):
     n = sp.symbols(f"n_0:{K + 1}", positive=True)

@@ -21,6 +21,9 @@ from modelavg_sym.artifacts import build, latex, registry
 from modelavg_sym.artifacts.notation import make, plain_latex, plain_name
 from modelavg_sym.symbols import SYMBOLS, Delta, c, s_G, s_L
 
+#: Whole-module regenerate / LaTeX runs: excluded by -m "not slow".
+pytestmark = pytest.mark.slow
+
 
 def _equations() -> list[latex.Equation]:
     return latex.equations([d for _f, d in registry.derivations()])

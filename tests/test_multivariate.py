@@ -54,6 +54,7 @@ def test_numeric_matrix_weight_matches_symbolic_d2():
         assert m == pytest.approx(float(fm(*args)), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_symbolic_scalar_weight_is_core_with_traces():
     d = mv.symbolic_scalar_weight(3)
     SL, SG, C, b = mv.symbolic_matrices(3)

@@ -25,6 +25,10 @@ from modelavg_sym.runtime.atomic import atomic_write
 from modelavg_sym.symbols import a, s_L
 from modelavg_sym.theorems import all_theorems
 
+#: Whole-module regenerate / LaTeX runs: excluded by -m "not slow".
+pytestmark = pytest.mark.slow
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

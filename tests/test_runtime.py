@@ -242,6 +242,7 @@ def test_bad_worker_counts(workers: object) -> None:
     assert check_workers(3.0) == 3
 
 
+@pytest.mark.slow
 def test_interrupt_stops_workers_at_once() -> None:
     """Ctrl-C while tasks run: KeyboardInterrupt in the parent within a second, the
     workers terminated (not left to finish a 60 s task)."""

@@ -184,6 +184,7 @@ def test_rational_route_passes_on_a_sample():
         assert res.status == "passed" and res.examples >= 50, res
 
 
+@pytest.mark.slow
 def test_routes_reject_wrong_formulas():
     import dataclasses
 

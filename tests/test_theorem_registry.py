@@ -93,6 +93,7 @@ def test_every_montecarlo_theorem_carries_its_plan() -> None:
         "unbiased_delta_sq"}
 
 
+@pytest.mark.slow
 def test_rational_route_uses_the_theorems_own_sampler() -> None:
     from hypothesis import find
 

@@ -68,6 +68,7 @@ def test_json_all_five_routes_per_theorem(capsys, extra_theorem):
     assert by[HEADLINE, "rational"]["status"] == "passed"
 
 
+@pytest.mark.slow
 def test_every_registered_theorem_listed_and_smt_proved(capsys):
     code, out, _ = run_cli(capsys, "--json", "--route", "smt")
     rows = json.loads(out)

@@ -122,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.check:  # writes nothing: no lock needed
         return _generate(args)
-    _root, out, _cache = resolve_paths(args)
+    _root, out, cache = resolve_paths(args)
     _require_directory("--out", out)
+    if cache is not None:
+        _require_directory("--cache-dir" if args.cache_dir else "the cache directory", cache)
     out.mkdir(parents=True, exist_ok=True)
     with Lock(out):  # a second regenerate into the same tree is refused, not interleaved
         return _generate(args)
