@@ -335,3 +335,17 @@ def test_without_tex_the_layout_falls_back_to_an_estimate(monkeypatch, eqs):
         assert f"\\label{{{eq.label}}}" in text and "\\mavg" not in text
     assert tm.estimate(r"\frac{a}{bbbb}", tm.TWO_COLUMN_10PT) < tm.estimate("abbbb",
                                                                              tm.TWO_COLUMN_10PT)
+
+
+def test_a_chain_breaks_before_its_relations_aligned():
+    """``lhs = A = B`` too wide for one line: the second relation starts a line aligned
+    under the first (``&= B``), not indented."""
+    p = make().printer("macro")
+    dec = tl.Decomposer(p)
+    first = (1 - a)**2 * s_L + a**2 * (s_G + Delta**2) + 2 * a * (1 - a) * c
+    second = s_L - 2 * a * (s_L - c) + a**2 * (Delta**2 - 2 * c + s_G + s_L)
+    d = tl.chain(r"\operatorname{MSE}(a)", [("=", dec.node(first)), ("=", dec.node(second))])
+    whole = _fake_width(d.lhs) + sum(_fake_width(x) for x in d.probes() if x.startswith("{}="))
+    lay = tl.layout(d, _fake_width, whole + 5.0 * (len(p.doprint(first)) + 10))
+    assert [k for k, _t in lay.rows] == ["first", "rel"]
+    assert lay.split_lines()[1].startswith("&= ")

@@ -119,7 +119,7 @@ def display_printer(notation: Notation, style: str, exprs: Iterable[sp.Basic]) -
             stem = s.name[:-2] if s.name.endswith("^*") else None
             if stem in SYMBOLS:
                 extra[s] = base[SYMBOLS[stem].symbol] + "^{*}"
-            elif not _SIMPLE_NAME.match(s.name):
+            elif not _SIMPLE_NAME.match(s.name) or s.name.endswith("_hat"):
                 extra[s] = "{" + prose.math_latex(s.name, symbols) + "}"
     return notation.printer(style, extra)
 

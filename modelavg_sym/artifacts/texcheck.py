@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from modelavg_sym.artifacts import build
 from modelavg_sym.artifacts import texmeasure as tm
 from modelavg_sym.artifacts.notation import PRESETS, make
 
@@ -123,8 +124,6 @@ def regenerate_documents(tree: Path, out: dict[str, Path], prefix: str,
     """Write ``main.tex`` and ``macros.tex`` (``everything``: all of reports/latex but the
     figures) of each preset ``out`` names into its directory (a copy of ``tree``),
     generated as ``regenerate`` would (verification statuses not run)."""
-    from modelavg_sym.artifacts import build
-
     if not out:
         return
     ctx = build.make_context(make(next(iter(out)), prefix=prefix), tree.parent, verify=False)

@@ -287,6 +287,16 @@ class Display:
         return out | (self.fallback.probes() if self.fallback else set())
 
 
+def chain(lhs: str, steps: Sequence[tuple[str, Part]]) -> Display:
+    """``lhs rel_1 rhs_1 rel_2 rhs_2 ...`` (``MSE(a) = ... = ...``): a line may end before
+    each further relation, which then starts the next line aligned under the first."""
+    parts: list[Part] = []
+    for i, (rel, rhs) in enumerate(steps):
+        parts += [Brk(align=True)] if i else []
+        parts += [relation(rel), rhs]
+    return Display(lhs, tuple(parts))
+
+
 #: Strings measured with every batch: the indentation of continuation lines.
 GEOMETRY = (r"\quad", r"\qquad", r"\qquad\quad")
 #: Above this share of the line a left-hand side stands on a line of its own.
