@@ -285,6 +285,10 @@ def _is_missing(x: Any) -> bool:
 
 
 def _sort_key(node: str) -> tuple[int, float, str]:
+    head = node[:1]
+    if (head.isascii() and not head.isdigit() and head not in "+-."
+            and node[:3].lower() not in ("inf", "nan")):
+        return (1, 0.0, node)  # cannot read as a number: skip float()'s exception
     try:
         return (0, float(node), node)
     except ValueError:
@@ -519,7 +523,7 @@ def read_values_table(path: str | os.PathLike[str], node_col: str = "node",
 
         nodes, x = parsed
         codes, uniques = pd.factorize(nodes, use_na_sentinel=True)
-        labels = [str(u).strip() for u in uniques]
+        labels = [str(u).strip() for u in np.asarray(uniques, dtype=object)]
         if not (codes < 0).any() and all(labels):
             return _table_from_groups(codes.astype(np.intp, copy=False), labels, x,
                                       _file_locator(name), lambda: _file_end(name, hline),
