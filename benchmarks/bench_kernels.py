@@ -33,6 +33,7 @@ import json
 import tempfile
 import threading
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -240,6 +241,7 @@ def numpy_floor(xs: list[Arr], outputs: int, k: int) -> list[Arr]:
     return outs
 
 
+@cache
 def _numba_floor_kernels() -> dict[tuple[int, int], Callable[..., None]] | None:
     """nogil loops out[i] = x0[i] + ... (1 or 2 outputs), or None without numba."""
     try:
@@ -284,6 +286,7 @@ def numba_floor(kernels: dict[tuple[int, int], Callable[..., None]], xs: list[Ar
 # --------------------------------------------------------------------------- peers
 
 
+@cache
 def _numba_peers() -> dict[str, Callable[..., Any]] | None:
     """Plain ``@numba.njit(parallel=True)`` loops of the formulas (unvalidated)."""
     try:

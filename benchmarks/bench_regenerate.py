@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -115,6 +116,12 @@ def warm_work(warm: Sequence[float], base: Sequence[float], goal: float = GOAL_S
     return text, upper, upper < goal
 
 
+def _changed(summary: str) -> bool:
+    """True when a run's summary line reports added or updated files."""
+    found = re.search(r"(\d+) added, (\d+) updated", summary)
+    return bool(found) and (int(found.group(1)) + int(found.group(2))) > 0
+
+
 def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
     if not available():
         return [row("regenerate cold / warm", "regenerate command not available", None,
@@ -182,7 +189,10 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
         f"{samples['warm'][-1][1]['summary']!r}"
         + ("; a warm run re-verified theorems (the package source changed between runs, "
            "which is part of the cache key)" if any(i.get("verified")
-                                                    for _, i in samples["warm"]) else "")))
+                                                    for _, i in samples["warm"]) else "")
+        + ("; a warm run was not a no-op (it added or updated files: the package changed "
+           "between runs, or regenerate is not idempotent)"
+           if any(_changed(i.get("summary", "")) for _, i in samples["warm"]) else "")))
     return rows
 
 

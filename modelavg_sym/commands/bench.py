@@ -28,8 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tests", action="store_true",
                    help="also time the CI test profile of the whole suite (minutes)")
     p.add_argument("--only", metavar="NAMES", default=None,
-                   help="comma-separated subset: kernels, scalar, simulation, regenerate, "
-                        "tests")
+                   help="comma-separated subset: startup, scalar, kernels, personalize, "
+                        "nestimators, simulation, regenerate, tests")
     p.add_argument("--repeats", type=int, default=None, help="repeats per timing (median)")
     p.add_argument("--out", metavar="FILE", default=None,
                    help="Markdown report (default: reports/benchmarks.md)")
