@@ -61,3 +61,117 @@ def test_montecarlo_figure_agrees():
     _res, cmp, dense, pred = figures.montecarlo_data()
     assert cmp.all_agree, cmp.worst()
     assert np.all(np.diff(dense) > 0) and pred.shape == dense.shape
+
+
+# ----------------------------------------------------------------- notation and print size
+
+from modelavg_sym.artifacts import style  # noqa: E402
+from modelavg_sym.artifacts.notation import make  # noqa: E402
+
+
+@pytest.mark.parametrize("fig", figures.FIGURES, ids=lambda f: f.name)
+def test_png_differs_between_notations(fig):
+    """The labels follow the notation of the LaTeX: s_L is drawn as sigma_L^2 under
+    ``sigma``, so the pixels differ."""
+    default = figures.render(fig, "png", make("default"))
+    sigma = figures.render(fig, "png", make("sigma"))
+    assert default != sigma
+    assert figures.render(fig, "png") == default  # no notation: the default preset
+
+
+def test_tex_follows_the_notation_and_brackets_compound_symbols():
+    sigma = figures.Tex(make("sigma"))
+    assert sigma("s_L") == r"{\sigma_{L}^{2}}" and sigma("a") == r"{\alpha}"
+    assert sigma.sup("s_L", "2") == r"\left(\sigma_{L}^{2}\right)^{2}"  # never sigma_L^2^2
+    assert sigma.star() == r"{\alpha}^{*}"
+    paper = figures.Tex(make("paper"))
+    assert paper.star() == "{w}^{*}" and paper("c") == r"{\rho}"
+    default = figures.Tex()
+    assert default.sup("s_L", "2") == "s_L^{2}" and default.sup("Delta", "2") == r"{\Delta}^{2}"
+
+
+def test_notation_mathtext_cannot_draw_falls_back_with_one_warning(capsys):
+    n = make("default", {"a": r"\mavgUndefinedMacro{a}"})
+    tex = figures.Tex(n)
+    assert tex("a") == "{a}"
+    figures.Tex(n)
+    err = capsys.readouterr().err
+    assert err.count("mathtext cannot typeset") == 1 and "symbol a" in err
+
+
+def _texts(fig):  # type: ignore[no-untyped-def]
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def test_style_is_computer_modern_mathtext_at_8_to_9_pt():
+    assert style.RC["mathtext.fontset"] == "cm" and style.RC["font.family"] == "serif"
+    assert style.RC["font.serif"] == ["cmr10"] and style.RC["text.usetex"] is False
+    for key in ("font.size", "axes.labelsize", "axes.titlesize", "xtick.labelsize",
+                "ytick.labelsize", "legend.fontsize"):
+        assert 8 <= float(style.RC[key]) <= 9, key  # type: ignore[arg-type]
+    assert (style.COLUMN_WIDTH, style.PAGE_WIDTH) == (3.3, 6.9)
+    with pytest.raises(ValueError, match="width"):
+        style.size("poster", 0.5)
+    with pytest.raises(ValueError, match="aspect"):
+        style.size("column", 0.0)
+
+
+@pytest.mark.parametrize("fig", [*figures.FIGURES, figures.MONTECARLO, figures.RISK],
+                         ids=lambda f: f.name)
+def test_figures_are_drawn_at_print_size_with_8_to_9_pt_text(fig):
+    """Each figure is a column (3.3 in) or a page (6.9 in) wide and every piece of text on
+    it is 8-9 pt at that size, in Computer Modern; no code syntax outside mathematics."""
+    with style.figure(fig.size) as f:
+        fig.draw(f, figures.Tex(make("sigma")))
+        f.canvas.draw()
+        width, _height = f.get_size_inches()
+        assert width == {"column": 3.3, "page": 6.9}[fig.width]
+        texts = _texts(f)
+        assert texts
+        for t in texts:
+            assert 8.0 <= t.get_fontsize() <= 9.0, (t.get_text(), t.get_fontsize())
+            assert t.get_fontname() == "cmr10", (t.get_text(), t.get_fontname())
+            plain = "".join(t.get_text().split("$")[::2])  # outside $...$
+            assert not any(ch in plain for ch in "_^\\"), t.get_text()
+            for code in ("a_hat", "tau2", "ratio", "Delta", "s_L", "sigma"):
+                assert code not in plain, t.get_text()
+
+
+def test_captions_name_no_profile_or_issue():
+    for fig in figures.figures():
+        low = fig.caption.lower()
+        assert "profile" not in low and "issue" not in low and "#" not in low, fig.name
+        assert "tau2" not in low and "a_hat" not in low, fig.name
+
+
+def _risk_rows(ratios):  # type: ignore[no-untyped-def]
+    from modelavg_sym.simulation import risk
+
+    return [{"noise": noise, "nodes": k, "n": 5, "tau2_ratio": ratio, "method": m,
+             "risk": 0.5 + 0.1 * ratio + 0.01 * i, "se": 0.01}
+            for noise in ("normal", "lognormal") for k in (3, 10) for ratio in ratios
+            for i, m in enumerate(risk.RISK_METHODS)]
+
+
+@pytest.mark.parametrize("ratios", [(0.0, 1.0, 4.0), (0.0, 0.25, 1.0, 4.0, 16.0)])
+def test_risk_heterogeneity_axis_is_numeric(ratios):
+    """tau^2 / s_L is a number line: ticks at the simulated values and points drawn at
+    them (methods side by side within a few percent of the axis), not at 0, 1, 2, ..."""
+    with style.figure(figures.RISK.size) as f:
+        figures.draw_risk(f, _risk_rows(ratios), figures.Tex())
+        ax = f.axes[0]
+        np.testing.assert_allclose(ax.get_xticks(), ratios)
+        scale = ax.xaxis.get_transform()
+
+        def u(x):  # type: ignore[no-untyped-def]
+            return scale.transform(np.asarray(x, dtype=float).reshape(-1, 1)).ravel()
+
+        span = u([max(ratios)])[0] - u([min(ratios)])[0]
+        xs = [line.get_xdata() for line in ax.get_lines() if len(line.get_xdata()) == len(ratios)]
+        assert len(xs) >= 6
+        for x in xs:
+            assert np.all(np.abs(u(x) - u(ratios)) <= 0.05 * span)
+        assert ax.get_xscale() == ("linear" if max(ratios) <= 4 else "symlog")
+        assert r"\tau^{2} / {s_L}" in f.axes[-1].get_xlabel()

@@ -20,7 +20,8 @@ import sympy as sp
 from modelavg_sym import codegen
 from modelavg_sym.artifacts import figures as figs
 from modelavg_sym.artifacts import latex, latexdoc, pages, report
-from modelavg_sym.artifacts.notation import Notation
+from modelavg_sym.artifacts import texmeasure as tm
+from modelavg_sym.artifacts.notation import Notation, find_project_root
 from modelavg_sym.artifacts.registry import (
     DerivationFn,
     derivation_functions,
@@ -179,30 +180,55 @@ def derivation_artifacts(ctx: Context) -> list[Artifact]:
 
 
 def latex_artifacts(ctx: Context) -> list[Artifact]:
-    """reports/latex/: equations, plain forms, macros.tex and main.tex."""
+    """reports/latex/: equations, plain forms, macros.tex, main.tex and the table of the
+    widths their line breaks were chosen from (widths.json)."""
     out: list[Artifact] = []
     derivs = [d for _fn, d in ctx.derivs]
     eqs = latex.equations(derivs)
     nk = ctx.notation.key()
     layouts = latex.EquationLayouts(eqs, ctx.notation)  # one TeX measurement for all
+    fig_list = [(f"figures/{f.name}.pdf", f.caption) for f in figs.figures()]
+    tables = [ctx.out_root / tm.TABLE_PATH]
+    root = find_project_root()
+    tables += [root / tm.TABLE_PATH] if root is not None else []
+
+    @cache
+    def laid_out() -> tuple[str, tm.Table]:
+        """Every layout of reports/latex (the equation files' and main.tex's), made
+        together with the committed width table and recorded: (main.tex, widths)."""
+        tm.use_tables(tables)
+        with tm.recording() as rec:
+            if eqs:
+                layouts[eqs[0]]  # lays out every equation
+            doc = latexdoc.document(derivs, ctx.theorems, ctx.statuses, ctx.notation,
+                                    fig_list, ctx.numbers)
+        return doc, rec
+
+    def equation_file(eq: latex.Equation, variant: str) -> str:
+        laid_out()
+        return latex.equation_file(eq, ctx.notation, variant, layouts)
+
     for eq in eqs:
         for variant in latex.VARIANTS:
             out.append(Artifact(f"reports/latex/{eq.variant_path(variant)}",
                                 generator_name(latex.equation_file),
                                 _h(eq.label, eq.expr, ctx.notation.prefix, variant,
                                    sp.__version__),
-                                _text(latex.equation_file, eq, ctx.notation, variant, layouts)))
+                                _text(equation_file, eq, variant)))
     out.append(Artifact("reports/latex/equations-plain.txt", generator_name(latex.plain_file),
                         _h([(e.label, e.expr) for e in eqs], sp.__version__),
                         _text(latex.plain_file, eqs)))
     out.append(Artifact("reports/latex/macros.tex", generator_name(latex.macros_file),
                         _h(nk, ctx.numbers), _text(latex.macros_file, ctx.notation, ctx.numbers)))
-    fig_list = [(f"figures/{f.name}.pdf", f.caption) for f in figs.figures()]
     ih = _h([_deriv_hash(d) for d in derivs], _thm_state(ctx, list(ctx.theorems.values())),
             nk, fig_list, ctx.numbers, sp.__version__)
     out.append(Artifact("reports/latex/main.tex", generator_name(latexdoc.document), ih,
-                        _text(latexdoc.document, derivs, ctx.theorems, ctx.statuses,
-                              ctx.notation, fig_list, ctx.numbers)))
+                        lambda: laid_out()[0].encode("utf-8")))
+    # the widths the layouts above were made from: committed, so that a machine without
+    # TeX lays out the same files (modelavg_sym.artifacts.texmeasure)
+    out.append(Artifact(tm.TABLE_PATH, generator_name(tm.Table.to_json),
+                        _h(ih, [(e.label, e.expr) for e in eqs], ctx.notation.prefix),
+                        lambda: laid_out()[1].to_json().encode("utf-8")))
     return out
 
 
@@ -249,12 +275,15 @@ def figure_artifacts(ctx: Context) -> list[Artifact]:
     for f in figs.figures():
         data = mc if f is figs.MONTECARLO else (_risk_inputs() if f is figs.RISK else "")
         for fmt in ("pdf", "png"):
-            render = cache(partial(figs.render, f, fmt))
+            # labels in the notation of the LaTeX (its symbol table; the macro prefix
+            # does not reach a figure)
+            render = cache(partial(figs.render, f, fmt, ctx.notation))
+            ih = _h(inputs, f.name, f.width, f.aspect, fmt, data,
+                    list(ctx.notation.table))
             # the PDF also in reports/latex/figures/, so that directory is self-contained
             paths = [f"reports/figures/{f.name}.{fmt}"]
             paths += [f"reports/latex/figures/{f.name}.pdf"] if fmt == "pdf" else []
-            out += [Artifact(path, generator_name(f.draw), _h(inputs, f.name, fmt, data), render)
-                    for path in paths]
+            out += [Artifact(path, generator_name(f.draw), ih, render) for path in paths]
     return out
 
 
