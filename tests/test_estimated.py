@@ -53,7 +53,8 @@ def test_theorems_registered() -> None:
     assert [t.name for t in thms.values() if t.derivation == "estimated_weights"] == [
         "estimated_weight_risk", "estimated_weight_risk_from_definitions",
         "estimated_weight_benefit", "estimated_weight_beneficial_iff", "naive_delta_sq_bias",
-        "unbiased_delta_sq", "clipping_reduces_error", "clipped_never_worse"]
+        "unbiased_delta_sq", "clipping_reduces_error", "clipped_never_worse",
+        "presentation_estimated_weights"]  # the page's forms and claims as typed, checked
     for name in NAMES:
         # every symbol beyond the core ones (m, q, u) is drawn by the theorem's own sampler
         extra = set(thms[name].variables) & {E.m, E.q, E.u}

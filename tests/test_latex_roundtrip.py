@@ -104,7 +104,8 @@ def test_notation_changes_only_the_macros():
             r"{\mavg@sym{\sigma_{L}^{2}}{1}}}") in m
     assert r"\@ifdefinable{\mavgWt}{\DeclareRobustCommand{\mavgWt}{\omega}}" in m
     # the Markdown form prints the notation itself, through the printer's symbol_names
-    assert sigma.latex(s_L**2 + c) == r"{\sigma_{LG}} + \left({\sigma_{L}^{2}}\right)^{2}"
+    # (in the pages' term order: s_L before c)
+    assert sigma.latex(s_L**2 + c) == r"\left({\sigma_{L}^{2}}\right)^{2} + {\sigma_{LG}}"
 
 
 def test_text_escaping():

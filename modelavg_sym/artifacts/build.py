@@ -35,6 +35,7 @@ from modelavg_sym.artifacts.verification import (
     theorem_hash,
     verify_all,
 )
+from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import Derivation
 from modelavg_sym.runtime.store import ContentStore, content_hash, stable_hash
 from modelavg_sym.theorems import Theorem, all_theorems
@@ -131,8 +132,11 @@ def make_context(
     ctx = Context(notation, profile, derivs, theorems, records, route_names(), out_root)
     ctx.statuses = report.statuses_by_theorem(records)
     ctx.summaries = report.summaries(records)
-    n_ok = sum(1 for v in ctx.summaries.values() if v == "verified")
-    ctx.numbers = report.derived_numbers(len(derivs), len(theorems), n_ok)
+    # the counts are of the theorems about the mathematics; the presentation theorems
+    # (one per derivation: its pages show what was derived) are reported with each page
+    results = [n for n, t in theorems.items() if t.kind == "result"]
+    n_ok = sum(1 for n in results if ctx.summaries.get(n) == "verified")
+    ctx.numbers = report.derived_numbers(len(derivs), len(results), n_ok)
     return ctx
 
 
@@ -142,7 +146,12 @@ def _h(*parts: Any) -> str:
 
 def _deriv_hash(d: Derivation) -> str:
     steps = [(s.text, s.lhs, s.rhs) for s in d.steps]
-    return _h(d.name, d.title, list(d.results.items()), steps, d.assumptions, d.notes)
+    pres = catalog.presentation(d)
+    forms = [(k, f.chain, f.text) for k, f in pres.forms.items()]
+    shown = ([f.chain for f in pres.steps], pres.steps_results, [(w.text, w.symbols)
+                                                                  for w in pres.where])
+    return _h(d.name, d.title, list(d.results.items()), steps, d.assumptions, d.notes,
+              forms, *shown)
 
 
 def _text(fn: Callable[..., str], *args: Any, **kw: Any) -> Callable[[], bytes]:
@@ -173,7 +182,8 @@ def derivation_artifacts(ctx: Context) -> list[Artifact]:
         out.append(Artifact(
             f"derivations/{d.name}.json", generator_name(pages.derivation_record), ih,
             _text(pages.derivation_record, d, gen, ih, thms, ctx.statuses, ctx.notation)))
-        rows.append((d.name, d.title, len(d.results), len(thms)))
+        rows.append((d.name, pages.markdown_title(d.title, ctx.notation), len(d.results),
+                     len([t for t in thms if t.kind == "result"])))
     out.append(Artifact("derivations/README.md", generator_name(pages.index_markdown),
                         _h(rows), _text(pages.index_markdown, rows)))
     return out
@@ -212,7 +222,7 @@ def latex_artifacts(ctx: Context) -> list[Artifact]:
         for variant in latex.VARIANTS:
             out.append(Artifact(f"reports/latex/{eq.variant_path(variant)}",
                                 generator_name(latex.equation_file),
-                                _h(eq.label, eq.expr, ctx.notation.prefix, variant,
+                                _h(eq.label, eq.expr, eq.shown, ctx.notation.prefix, variant,
                                    sp.__version__),
                                 _text(equation_file, eq, variant)))
     out.append(Artifact("reports/latex/equations-plain.txt", generator_name(latex.plain_file),
@@ -300,7 +310,9 @@ def report_artifacts(ctx: Context) -> list[Artifact]:
     out.append(Artifact("reports/verification.json", generator_name(report.verification_json),
                         rec_hash, _text(report.verification_json, ctx.records, ctx.profile,
                                         ctx.routes)))
-    derivs = [(d.name, d.title, len(d.results), len(_theorems_of(ctx, d))) for _f, d in ctx.derivs]
+    derivs = [(d.name, pages.markdown_title(d.title, ctx.notation), len(d.results),
+               len([t for t in _theorems_of(ctx, d) if t.kind == "result"]))
+              for _f, d in ctx.derivs]
     fig_list = [(f.name, f.caption) for f in figs.figures()]
     eqs = [(e.label, f"latex/{e.path}") for e in latex.equations([d for _f, d in ctx.derivs])]
     bench = (ctx.out_root / "reports" / "benchmarks.md").is_file()

@@ -38,7 +38,9 @@ from modelavg_sym.artifacts import texlayout as tl
 from modelavg_sym.artifacts import texmeasure as tm
 from modelavg_sym.artifacts.notation import PRESETS, Notation, make, plain_latex
 from modelavg_sym.artifacts.prose import tex_escape
+from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import Derivation
+from modelavg_sym.derive.presentation import Form, Name, expand
 from modelavg_sym.symbols import SYMBOLS
 
 __all__ = ["tex_escape"]
@@ -53,12 +55,12 @@ RESULT_LHS: dict[str, str] = {
     "D": r"D{q}",
     "mse_terms": r"\operatorname{MSE}{q}(<a>)",
     "mse": r"\operatorname{MSE}{q}(<a>)",
-    "dmse": r"\frac{d}{d<a>}\operatorname{MSE}{q}(<a>)",
-    "d2mse": r"\frac{d^{2}}{d<a>^{2}}\operatorname{MSE}{q}(<a>)",
+    "dmse": r"\operatorname{MSE}{q}'(<a>)",
+    "d2mse": r"\operatorname{MSE}{q}''(<a>)",
     "optimal_weight": r"<a>^{*}{q}",
     "a_star": r"<a>^{*}",
-    "min_mse": r"\operatorname{MSE}{q}(<a>^{*})",
-    "min_mse_stable": r"\operatorname{MSE}{q}(<a>^{*})",
+    "min_mse": r"\operatorname{MSE}{q}(<a>^{*}{q})",
+    "min_mse_stable": r"\operatorname{MSE}{q}(<a>^{*}{q})",
     "mse_local": r"\operatorname{MSE}{q}(0)",
     "mse_global": r"\operatorname{MSE}{q}(1)",
     "benefit": r"B{q}(<a>)",
@@ -66,18 +68,20 @@ RESULT_LHS: dict[str, str] = {
     "benefit_leading_coefficient": r"\tfrac{1}{2}B{q}''(<a>)",
     "benefit_root_low": r"<a>_{\mathrm{low}}",
     "benefit_root_high": r"<a>_{\mathrm{high}{qc}}",
-    "gain_fraction": r"\frac{B(<r>\,<a>^{*})}{B(<a>^{*})}",
+    "gain_fraction": r"\frac{B(<r><a>^{*})}{B(<a>^{*})}",
     "relative_gain": r"\frac{B(<a>)}{\operatorname{MSE}(0)}",
-    "relative_gain_at_ratio": r"\frac{B(<r>\,<a>^{*})}{\operatorname{MSE}(0)}",
-    "personalization_value": r"\operatorname{MSE}{q}(1) - \operatorname{MSE}{q}(<a>^{*})",
-    "var_local": r"<s_L>{q}",
-    "var_global": r"<s_G>{q}",
-    "cov": r"<c>{q}",
-    "bias": r"<Delta>{q}",
-    "bias_sq": r"\operatorname{E}[<Delta>{q}^{2}]",
+    "relative_gain_at_ratio": r"\frac{B(<r><a>^{*})}{\operatorname{MSE}(0)}",
+    "personalization_value": r"\operatorname{MSE}{q}(1) - \operatorname{MSE}{q}(<a>^{*}{q})",
+    # a setting's moments are its inputs: unqualified, defined at the top of its part
+    "var_local": r"<s_L>",
+    "var_global": r"<s_G>",
+    "cov": r"<c>",
+    "bias": r"<Delta>",
+    "bias_sq": r"\operatorname{E}[<Delta>^{2}]",
     "conditional_risk": _EXPECT + r" \mid \eta\bigr]",
     "risk": _EXPECT + r"\bigr]",
-    "risk_from_definitions": _EXPECT + r"\bigr]",
+    "risk_from_definitions": r"\operatorname{E}\bigl[\bigl((1 - \hat{<a>}) e_{L} "
+                             r"+ \hat{<a>} (<Delta> + e_{G})\bigr)^{2}\bigr]",
     "risk_eta_coefficient": r"[\eta]\operatorname{MSE}(<a>^{*} + \eta)",
     "risk_q_coefficient": r"[\eta^{2}]\operatorname{MSE}(<a>^{*} + \eta)",
     "expected_benefit": r"\operatorname{E}[B(\hat{<a>})]",
@@ -104,11 +108,33 @@ def symbol_map(notation: Notation, style: str) -> dict[str, str]:
     return {k: "{" + v + "}" for k, v in mapping.items()}
 
 
+_STARRED = re.compile(r"^([A-Za-z]+)\^\*(?:_\{([A-Za-z0-9]+)\})?$")
+_MATRIX_ENTRY = re.compile(r"^S([LG])_([0-9]+)$")
+
+
+def _extra_name(s: sp.Symbol, base: dict[sp.Basic, str], symbols: dict[str, str]) -> str | None:
+    """LaTeX of a display symbol that is not in the symbol table, or ``None`` for sympy's
+    own printing: ``a^*`` and ``a^*_{excl}`` starred (and qualified) in the notation,
+    ``SL_12`` as the entry ``(S_{L})_{12}``, other names that are not plain identifiers
+    (``theta_{a}``, ``D_{excl}``) read as ASCII maths."""
+    if len(s.name) > 2 and s.name[0] == s.name[-1] == "$":  # its own LaTeX, a template
+        return "{" + _PLACEHOLDER.sub(lambda p: symbols[p.group(1)], s.name[1:-1]) + "}"
+    m = _STARRED.match(s.name)
+    if m and m.group(1) in SYMBOLS:
+        sub = "_{\\mathrm{" + m.group(2) + "}}" if m.group(2) else ""
+        return base[SYMBOLS[m.group(1)].symbol] + "^{*}" + sub
+    m = _MATRIX_ENTRY.match(s.name)
+    if m:
+        return f"(S_{{{m.group(1)}}})_{{{m.group(2)}}}"
+    if not _SIMPLE_NAME.match(s.name) or s.name.endswith("_hat"):
+        return "{" + prose.math_latex(s.name, symbols) + "}"
+    return None
+
+
 def display_printer(notation: Notation, style: str, exprs: Iterable[sp.Basic]) -> LatexPrinter:
-    """A printer for ``exprs`` in ``notation``: the theory's symbols by the notation; a
-    display symbol named ``x^*`` as the starred symbol x; other names that are not plain
-    identifiers (the derivation steps' ``E[theta_a - theta]``) read as ASCII maths
-    (:func:`modelavg_sym.artifacts.prose.math_latex`)."""
+    """A printer for ``exprs`` in ``notation`` (page order, display objects typeset:
+    :class:`modelavg_sym.artifacts.mathprint.PaperPrinter`); the symbols that are not in
+    the symbol table as :func:`_extra_name` says."""
     base = notation.symbol_names(style)
     symbols = symbol_map(notation, style)
     extra: dict[sp.Symbol, str] = {}
@@ -116,11 +142,9 @@ def display_printer(notation: Notation, style: str, exprs: Iterable[sp.Basic]) -
         for s in getattr(e, "free_symbols", ()):
             if not isinstance(s, sp.Symbol) or s in base or s.name in SYMBOLS:
                 continue
-            stem = s.name[:-2] if s.name.endswith("^*") else None
-            if stem in SYMBOLS:
-                extra[s] = base[SYMBOLS[stem].symbol] + "^{*}"
-            elif not _SIMPLE_NAME.match(s.name) or s.name.endswith("_hat"):
-                extra[s] = "{" + prose.math_latex(s.name, symbols) + "}"
+            tex = _extra_name(s, base, symbols)
+            if tex is not None:
+                extra[s] = tex
     return notation.printer(style, extra)
 
 
@@ -145,16 +169,27 @@ def symbol_assumptions(exprs: Iterable[sp.Basic], printer: LatexPrinter) -> list
     return out
 
 
-def stated(assumptions: Iterable[sp.Basic]) -> list[sp.Basic]:
-    """The assumptions that are not trivially true (see :func:`symbol_assumptions`)."""
-    return [a for a in assumptions if a is not sp.true]
+def stated(assumptions: Iterable[sp.Basic], names: Sequence[Name] = ()) -> list[sp.Basic]:
+    """The assumptions that are not trivially true (see :func:`symbol_assumptions`), with
+    the named quantities ``names`` written back in (``D > 0``, not its expansion)."""
+    out = []
+    for a in assumptions:
+        if a is sp.true:
+            continue
+        for n in names:
+            if isinstance(n.shown, sp.Symbol) and not n.is_function:
+                value = expand(n.value, names)
+                if isinstance(value, sp.Add):
+                    a = a.subs(value, n.shown)
+        out.append(a)
+    return out
 
 
 def _fill(template: str, printer: LatexPrinter, qualifier: str = "") -> str:
     q = "_{\\mathrm{" + qualifier + "}}" if qualifier else ""
     qc = ",\\mathrm{" + qualifier + "}" if qualifier else ""
-    return _PLACEHOLDER.sub(lambda m: printer.doprint(SYMBOLS[m.group(1)].symbol),
-                            template.replace("{qc}", qc).replace("{q}", q))
+    symbols = {name: printer.doprint(info.symbol) for name, info in SYMBOLS.items()}
+    return prose.fill(template.replace("{qc}", qc).replace("{q}", q), symbols)
 
 
 def lhs_latex(result: str, printer: LatexPrinter) -> str:
@@ -181,11 +216,14 @@ VARIANTS: dict[str, str] = {"": "equation", "-star": "equation*", "-body": "alig
 
 @dataclass(frozen=True)
 class Equation:
-    """One exported equation: ``derivation.results[result]``."""
+    """One exported equation: ``derivation.results[result]``, shown as its presentation
+    ``form`` (``lhs = f_1 = f_2 ...``, each checked equal to ``expr``; the derived value
+    itself when there is none)."""
 
     derivation: str
     result: str
     expr: sp.Basic
+    form: Form | None = None
 
     @property
     def label(self) -> str:
@@ -200,26 +238,42 @@ class Equation:
         """Path of variant ``variant`` (a key of :data:`VARIANTS`)."""
         return f"equations/{self.derivation}/{self.result}{variant}.tex"
 
+    @property
+    def shown(self) -> tuple[sp.Basic, ...]:
+        """The right-hand sides shown: the form's chain, else the derived value."""
+        return self.form.chain if self.form is not None else (self.expr,)
+
+    @property
+    def text(self) -> str:
+        """The line introducing the equation (a template; may be empty)."""
+        return self.form.text if self.form is not None else ""
+
     def display(self, printer: LatexPrinter, decomposer: tl.Decomposer | None = None
                 ) -> tl.Display:
-        """``lhs = rhs`` for the layout engine."""
+        """``lhs = f_1 = f_2 ...`` for the layout engine (a line may end before each
+        further ``=``)."""
         dec = decomposer or tl.Decomposer(printer)
-        return tl.Display(lhs_latex(self.result, printer),
-                          (tl.relation("="), dec.node(self.expr)))
+        return tl.chain(lhs_latex(self.result, printer),
+                        [("=", dec.node(f)) for f in self.shown])
 
     def paper(self, notation: Notation) -> str:
-        """The macro-style ``lhs = rhs`` on one line."""
-        p = display_printer(notation, "macro", [self.expr])
-        return f"{lhs_latex(self.result, p)} = {p.doprint(self.expr)}"
+        """The macro-style ``lhs = f_1 = ...`` on one line."""
+        p = display_printer(notation, "macro", self.shown)
+        return lhs_latex(self.result, p) + "".join(f" = {p.doprint(f)}" for f in self.shown)
 
     def plain(self) -> str:
-        """The parse-friendly right-hand side (sympy's lark LaTeX parser reads it back)."""
+        """The parse-friendly derived value (sympy's lark LaTeX parser reads it back)."""
         return plain_latex(self.expr)
 
 
 def equations(derivs: Iterable[Derivation]) -> list[Equation]:
-    """Every result of every derivation, in registry then result order."""
-    return [Equation(d.name, k, v) for d in derivs for k, v in d.results.items()]
+    """Every result of every derivation, in registry then result order, each with its
+    presentation form (:func:`modelavg_sym.derive.catalog.presentation`)."""
+    out = []
+    for d in derivs:
+        forms = catalog.presentation(d).forms
+        out += [Equation(d.name, k, v, forms.get(k)) for k, v in d.results.items()]
+    return out
 
 
 # ------------------------------------------------------------------------- typesetting
@@ -239,16 +293,22 @@ class Typesetter:
         self.cls = cls
         self.notations = tuple(notations)
 
-    def layouts(self, displays: Sequence[tl.Display], numbered: Sequence[bool]
-                ) -> list[tl.Layout]:
+    def measure(self, displays: Sequence[tl.Display]
+                ) -> tuple[tl.Width, float, float]:
+        """(width of a snippet, line width, line width beside an equation number) for
+        ``displays``, measured in one batch."""
         tag = r"\mbox{(999)}"
         probes: set[str] = {tag}
         for d in displays:
             probes |= d.probes()
         widths = tm.measure(probes, self.notations, self.cls)
         full = widths[""] - SAFETY_PT
-        with_tag = full - widths[tag] - widths[r"\quad"]
-        return [tl.layout(d, widths.__getitem__, with_tag if num else full)
+        return widths.__getitem__, full, full - widths[tag] - widths[r"\quad"]
+
+    def layouts(self, displays: Sequence[tl.Display], numbered: Sequence[bool]
+                ) -> list[tl.Layout]:
+        width, full, with_tag = self.measure(displays)
+        return [tl.layout(d, width, with_tag if num else full)
                 for d, num in zip(displays, numbered, strict=True)]
 
 
@@ -269,7 +329,7 @@ class EquationLayouts:
 
     def __getitem__(self, eq: Equation) -> tl.Layout:
         if not self._done:
-            p = display_printer(self.notation, "macro", [e.expr for e in self.eqs])
+            p = display_printer(self.notation, "macro", [f for e in self.eqs for f in e.shown])
             dec = tl.Decomposer(p)
             ds = [e.display(p, dec) for e in self.eqs]
             lays = file_typesetter(self.notation).layouts(ds, [True] * len(ds))

@@ -1,12 +1,15 @@
-"""The standalone document ``reports/latex/main.tex``.
+"""The standalone document ``reports/latex/main.tex``, written like an appendix.
 
-One section per derivation: its assumptions, notes, results (numbered, labelled
-``eq:<derivation>:<result>``), theorems (statement, assumptions, claim, verification
-status) and figures, then the table of derived numbers.  Prose (titles, notes, theorem
-statements, captions, table entries) goes through
-:func:`modelavg_sym.artifacts.prose.to_latex`, so its maths is in math mode and in the
-notation of the equations.  Every display is laid out for a one-column 11 pt article by
-:class:`modelavg_sym.artifacts.latex.Typesetter` (widths measured by TeX in one run).
+One section per derivation: its notes, its assumptions and the "where" lines defining
+the symbols it uses beyond the symbol table, the derivation as aligned steps with a line
+of prose between them (the steps of the Markdown page, each shown in its presentation
+form; a step that is a result carries that result's number and label
+``eq:<derivation>:<result>``), the remaining results the same way, then the theorems
+(statement, assumptions, the claim as typed, verification status), the check of the
+section's forms, and the figures.  Prose is a LaTeX template over the symbol table
+(:func:`modelavg_sym.artifacts.prose.render`), so the notation reaches it; every display
+is laid out for a one-column 11 pt article by TeX-measured widths
+(:class:`modelavg_sym.artifacts.latex.Typesetter`).
 
 The directory is self-contained: figures are read from ``figures/`` next to main.tex.
 Packages: amsmath, amssymb, amsthm, graphicx, booktabs, tabularx, float, hyperref.
@@ -26,15 +29,18 @@ from modelavg_sym.artifacts import texmeasure as tm
 from modelavg_sym.artifacts.latex import (
     BANNER_TEX,
     Typesetter,
+    align_body,
     display_printer,
     environment,
-    equations,
+    lhs_latex,
     stated,
     symbol_assumptions,
     symbol_map,
 )
 from modelavg_sym.artifacts.notation import Notation
+from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import Derivation
+from modelavg_sym.derive.presentation import Form, Presentation
 
 PACKAGES = ("amsmath", "amssymb", "amsthm", "graphicx", "booktabs", "tabularx", "float",
             "hyperref")
@@ -47,6 +53,8 @@ FIGURE_SECTIONS: dict[str, str] = {
 _WORDS = {"mse": "MSE", "dk": "Donahue--Kleinberg", "nestimators": "$N$-estimator",
           "iff": "iff", "D": "$D$", "2D": "$2D$", "K1": "$K = 1$", "K2": "$K = 2$"}
 _ATTRIBUTION = re.compile(r"\(([^()]*)\)")
+#: A row of an aligned derivation: (line of prose, display, label or "").
+Row = tuple[str, tl.Display, str]
 
 
 def theorem_title(thm: Any) -> str:
@@ -78,26 +86,70 @@ def claim_display(claim: sp.Basic, dec: tl.Decomposer) -> tl.Display:
     return flush
 
 
+#: An aligned block ends before a row whose left-hand side is wider than this share of
+#: the line (every row of an ``align`` starts at the widest left-hand side of its block).
+BLOCK_LHS_SHARE = 0.22
+
+
 class _Displays:
     """Collects the document's displays, lays them out in one batch, renders them."""
 
     def __init__(self, notation: Notation, exprs: Sequence[sp.Basic]):
         self.p = display_printer(notation, "macro", exprs)
         self.dec = tl.Decomposer(self.p)
-        self.items: list[tuple[tl.Display, str, str]] = []  # display, env, label
+        self.items: list[tuple[str, list[Row]]] = []  # (environment, rows)
 
     def add(self, d: tl.Display, env: str, label: str = "") -> str:
-        """A placeholder for the display, replaced by :meth:`render`."""
-        self.items.append((d, env, label))
+        """A placeholder for one display in ``env`` (``equation``, ``equation*``)."""
+        self.items.append((env, [("", d, label)]))
+        return f"\x00display{len(self.items) - 1}\x00"
+
+    def add_aligned(self, rows: Sequence[Row]) -> str:
+        """A placeholder for rows aligned at their relation, with prose between them."""
+        self.items.append(("align", list(rows)))
         return f"\x00display{len(self.items) - 1}\x00"
 
     def render(self, text: str, notation: Notation) -> str:
         ts = Typesetter(tm.ONE_COLUMN_11PT, [notation])
-        lays = ts.layouts([d for d, _e, _l in self.items],
-                          [env == "equation" for _d, env, _l in self.items])
-        blocks = ["\n".join(environment(lay, env, label))
-                  for lay, (_d, env, label) in zip(lays, self.items, strict=True)]
+        width, full, with_tag = ts.measure([d for _e, rows in self.items for _t, d, _l in rows])
+        blocks = []
+        for env, rows in self.items:
+            if env != "align":
+                _t, d, label = rows[0]
+                lay = tl.layout(d, width, with_tag if env == "equation" else full)
+                blocks.append("\n".join(environment(lay, env, label)))
+            else:
+                blocks.append(self._aligned(rows, width, full, with_tag))
         return re.sub(r"\x00display(\d+)\x00", lambda m: blocks[int(m.group(1))], text)
+
+    def _aligned(self, rows: list[Row], width: tl.Width, full: float, with_tag: float) -> str:
+        """``align`` blocks with ``\\intertext`` prose; each row laid out for the room left
+        by its block's widest left-hand side."""
+        groups: list[list[Row]] = [[]]
+        for row in rows:
+            wide = width(row[1].lhs) > BLOCK_LHS_SHARE * full if row[1].lhs else False
+            if groups[-1] and (wide or (groups[-1][-1][1].lhs and width(
+                    groups[-1][-1][1].lhs) > BLOCK_LHS_SHARE * full)):
+                groups.append([])
+            groups[-1].append(row)
+        out = []
+        for group in groups:
+            widest = max((width(d.lhs) for _t, d, _l in group if d.lhs), default=0.0)
+            lines: list[str] = []
+            lead = ""
+            for text, d, label in group:
+                room = (with_tag if label else full) - (widest - (width(d.lhs) if d.lhs else 0))
+                body = align_body(tl.layout(d, width, room), breaks=True)
+                body[-1] += f" \\label{{{label}}}" if label else " \\notag"
+                if lines:
+                    lines[-1] += " \\\\"
+                    if text:
+                        lines.append(f"\\intertext{{{text}}}")
+                else:  # before the block: a paragraph (an \intertext there leaves a gap)
+                    lead = text
+                lines += body
+            out += [lead, "\\begin{align}", *("  " + ln for ln in lines), "\\end{align}"]
+        return "\n".join(x for x in out if x)
 
 
 def _preamble(notation: Notation, n_derivs: int) -> list[str]:
@@ -121,22 +173,31 @@ def _preamble(notation: Notation, n_derivs: int) -> list[str]:
         "Every equation and theorem below is derived and verified by \\texttt{modelavg-sym}; "
         f"the document shows {n_derivs} derivations and \\{num('nTheorems')}{{}} theorems, "
         f"of which \\{num('nTheoremsVerified')}{{}} are verified by at least one route and "
-        "refuted by none.",
+        "refuted by none.  Each equation is shown as an author would write it, through the "
+        "quantities defined before it; every such form is checked equal to the derived "
+        "expression by the symbolic route.",
         "",
     ]
 
 
+def _status(statuses: Mapping[str, Mapping[str, str]], name: str) -> str:
+    routes = ", ".join(f"{r}: {s}" for r, s in statuses.get(name, {}).items()
+                       if s != "not-applicable")
+    return prose.tex_escape(routes or "no route run")
+
+
 def _theorem(thm: Any, statuses: Mapping[str, Mapping[str, str]], disp: _Displays,
              text: Callable[[str], str]) -> list[str]:
-    """A theorem environment: statement, assumptions, claim and verification status."""
-    routes = ", ".join(f"{r}: {s}" for r, s in statuses.get(thm.name, {}).items())
-    asm = [disp.p.doprint(a) for a in stated(thm.assumptions)]
+    """A theorem environment: statement, assumptions, claim as typed, verification."""
+    names = catalog.presentation(thm.derivation).names if thm.derivation in \
+        catalog.PRESENTATIONS else ()
+    asm = [disp.p.doprint(a) for a in stated(thm.assumptions, (*thm.names, *names))]
+    claim = thm.display if thm.display is not None else thm.claim
     return [f"\\begin{{theorem}}[{theorem_title(thm)}]", f"\\label{{thm:{thm.name}}}",
             text(thm.statement), "",
             "Assumptions: " + (", ".join(f"${a}$" for a in asm) or "none") + ". Claim:",
-            disp.add(claim_display(thm.claim, disp.dec), "equation*"),
-            f"Verification: {prose.tex_escape(routes or 'no route run')}.",
-            "\\end{theorem}", ""]
+            disp.add(claim_display(claim, disp.dec), "equation*"),
+            f"Verification: {_status(statuses, thm.name)}.", "\\end{theorem}", ""]
 
 
 def _figure(path: str, caption: str, text: Callable[[str], str]) -> list[str]:
@@ -158,6 +219,71 @@ def _numbers(numbers: Sequence[tuple[str, str, str]], notation: Notation,
     return [*out, "\\bottomrule", "\\end{tabularx}", ""]
 
 
+def _intertext(t: str, text: Callable[[str], str]) -> str:
+    """A step's line of prose, ending in a colon."""
+    if not t:
+        return ""
+    out = text(t).rstrip()
+    return out if out[-1:] in ":.;," else out + ":"
+
+
+def derivation_rows(d: Derivation, pres: Presentation, disp: _Displays,
+                    text: Callable[[str], str]) -> list[Row]:
+    """The aligned rows of ``d``: the results it recalls first, each step (a result's
+    number and label when the step is one), then each result no step shows."""
+    rows: list[Row] = [(_intertext(pres.forms[k].text, text),
+                        _chain(lhs_latex(k, disp.p), pres.forms[k], disp), f"eq:{d.name}:{k}")
+                       for k in pres.before]
+    shown: set[str] = set(pres.before)
+    results = list(pres.steps_results) + [None] * (len(d.steps) - len(pres.steps_results))
+    for step, form, key in zip(d.steps, pres.steps, results, strict=False):
+        lhs = lhs_latex(key, disp.p) if key else disp.p.doprint(step.lhs)
+        rows.append((_intertext(step.text, text), _chain(lhs, form, disp),
+                     f"eq:{d.name}:{key}" if key else ""))
+        shown |= {key} if key else set()
+    rest = [(key, (_intertext(form.text, text), _chain(lhs_latex(key, disp.p), form, disp),
+                   f"eq:{d.name}:{key}")) for key, form in pres.forms.items() if key not in shown]
+    parts = _parts([k for k in results if k])
+    for key, row in rest:  # a merged page: after the steps of the result's own part
+        part = key.split("_", 1)[0]
+        at = max((i for i, r in enumerate(rows) if r[2].startswith(f"eq:{d.name}:{part}_")),
+                 default=len(rows) - 1) if part in parts else len(rows) - 1
+        rows.insert(at + 1, row)
+    return rows
+
+
+def _parts(keys: Sequence[str]) -> set[str]:
+    """The parts of a merged page (``excl``, ``incl``): the step keys' prefixes, when every
+    step key has a prefix that at least one other step key shares; else none."""
+    heads = [k.split("_", 1)[0] for k in keys if "_" in k]
+    if not keys or len(heads) != len(keys) or any(heads.count(h) < 2 for h in heads):
+        return set()
+    return set(heads)
+
+
+def _chain(lhs: str, form: Form, disp: _Displays) -> tl.Display:
+    return tl.chain(lhs, [("=", disp.dec.node(f)) for f in form.chain])
+
+
+def _section(d: Derivation, disp: _Displays, text: Callable[[str], str],
+             title: Callable[[str], str]) -> list[str]:
+    """A derivation's section up to its theorems: title, notes, assumptions, where lines
+    and the aligned derivation."""
+    pres = catalog.presentation(d)
+    out = [f"\\section{{{title(d.title)}}}", f"\\label{{sec:{d.name}}}", ""]
+    out += [line for note in d.notes for line in (text(note), "")]
+    asm = symbol_assumptions([*d.assumptions, *d.results.values()], disp.p)
+    asm += [disp.p.doprint(a) for a in stated(d.assumptions)]
+    if asm:
+        out += ["\\begin{assumptions}", ", ".join(f"${a}$" for a in asm) + ".",
+                "\\end{assumptions}", ""]
+    if pres.where:
+        out += ["\\noindent\\emph{Notation.} " + " ".join(text(w.text) + "."
+                                                       for w in pres.where), ""]
+    out += [disp.add_aligned(derivation_rows(d, pres, disp, text)), ""]
+    return out
+
+
 def document(
     derivs: Sequence[Derivation],
     theorems: Mapping[str, Any],
@@ -170,15 +296,19 @@ def document(
 
     ``statuses``: theorem -> route -> status; ``figures``: (pdf path relative to main.tex,
     caption[, section]) -- a figure without a section goes where
-    :data:`FIGURE_SECTIONS` puts it, else to a last section.
+    :data:`FIGURE_SECTIONS` puts it, else to a last section.  Theorems of kind
+    ``presentation`` are reported as the check of their section's forms.
     """
     symbols = symbol_map(notation, "macro")
-    text, title = prose.converter(symbols), prose.converter(symbols, pdf=True)
+    text = prose.template_converter(symbols)
+    title = prose.template_converter(symbols, pdf=True)
     exprs: list[sp.Basic] = []
     for d in derivs:
-        exprs += [*d.assumptions, *d.results.values()]
+        exprs += [*d.assumptions, *d.results.values(), *catalog.presentation(d).shown(),
+                  *(s.lhs for s in d.steps)]
     for t in theorems.values():
-        exprs += [*t.assumptions, t.claim]
+        exprs += [*t.assumptions, t.claim if t.display is None else t.display]
+        exprs += [n.shown for n in t.names if isinstance(n.shown, sp.Basic)]
     disp = _Displays(notation, exprs)
     by_deriv: dict[str, list[Any]] = {}
     for thm in theorems.values():
@@ -190,20 +320,16 @@ def document(
         figs.setdefault(where, []).append((fig[0], fig[1]))
     out = _preamble(notation, len(derivs))
     for d in derivs:
-        out += [f"\\section{{{title(d.title)}}}", f"\\label{{sec:{d.name}}}", ""]
-        dexprs = [*d.assumptions, *d.results.values()]
-        asm = symbol_assumptions(dexprs, disp.p) + [disp.p.doprint(a)
-                                                    for a in stated(d.assumptions)]
-        if asm:
-            out += ["\\begin{assumptions}", ", ".join(f"${a}$" for a in asm) + ".",
-                    "\\end{assumptions}", ""]
-        out += [line for note in d.notes for line in (text(note), "")]
-        out.append("Derived results:")
-        out += [disp.add(eq.display(disp.p, disp.dec), "equation", eq.label)
-                for eq in equations([d])]
-        out.append("")
-        for thm in by_deriv.get(d.name, []):
-            out += _theorem(thm, statuses, disp, text)
+        out += _section(d, disp, text, title)
+        thms = by_deriv.get(d.name, [])
+        for thm in thms:
+            if getattr(thm, "kind", "result") == "result":
+                out += _theorem(thm, statuses, disp, text)
+        for thm in thms:
+            if getattr(thm, "kind", "result") == "presentation":
+                out += [f"\\label{{thm:{thm.name}}}The forms shown in this section and the "
+                        "claims as typed are checked equal to the derived expressions and "
+                        f"the claims ({_status(statuses, thm.name)}).", ""]
         for path, caption in figs.pop(d.name, []):
             out += _figure(path, caption, text)
     known = {d.name for d in derivs}

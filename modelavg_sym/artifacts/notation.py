@@ -32,6 +32,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from modelavg_sym.artifacts.mathprint import PaperPrinter
 from modelavg_sym.symbols import SYMBOLS
 
 #: Named notations: symbol name -> LaTeX.  ``default`` is the symbol table's own LaTeX.
@@ -160,10 +161,11 @@ class Notation:
 
     def printer(self, style: str = "direct", extra: dict[sp.Symbol, str] | None = None
                 ) -> LatexPrinter:
-        """A LatexPrinter printing the theory's symbols in this notation."""
+        """A printer of the theory's symbols in this notation, in page order
+        (:class:`modelavg_sym.artifacts.mathprint.PaperPrinter`)."""
         names = self.symbol_names(style)
         names.update(extra or {})
-        return LatexPrinter({"symbol_names": names})
+        return PaperPrinter({"symbol_names": names})
 
     def latex(self, expr: sp.Basic, style: str = "direct") -> str:
         """LaTeX of ``expr`` in this notation."""

@@ -420,3 +420,69 @@ def math_latex(text: str, symbols: Mapping[str, str]) -> str:
         if t.kind == "code":
             t.kind = "ident"
     return _math(toks, symbols)
+
+
+# --------------------------------------------------------------------------- templates
+
+#: A placeholder of a template: ``<s_L>`` is the symbol s_L as the notation prints it.
+PLACEHOLDER = re.compile(r"<([A-Za-z_]+)>")
+_MATH_SPAN = re.compile(r"\$([^$]*)\$")
+
+
+def is_template(text: str) -> bool:
+    """True for a LaTeX template (maths in ``$...$``, or a command such as ``\\emph``),
+    False for plain prose."""
+    return "$" in text or re.search(r"\\[A-Za-z]", text) is not None
+
+
+def fill(template: str, symbols: Mapping[str, str]) -> str:
+    """``template`` with each placeholder ``<name>`` replaced by ``symbols[name]`` (a
+    macro followed by a letter gets a separating space).  Raises ValueError naming an
+    unknown placeholder."""
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in symbols:
+            raise ValueError(f"template placeholder <{name}> is not a symbol; known: "
+                             f"{', '.join(sorted(symbols))}")
+        tex = symbols[name]
+        nxt = template[m.end():m.end() + 1]
+        return tex + " " if tex[-1:].isalpha() and tex.startswith("\\") and nxt.isalpha() \
+            else tex
+    return PLACEHOLDER.sub(sub, template)
+
+
+def _bookmark(math: str) -> str:
+    """ASCII for a PDF bookmark of a maths span: commands and scripts dropped."""
+    text = re.sub(r"\\[A-Za-z]+|[_^{}\\]", "", math)
+    return tex_escape(PLACEHOLDER.sub(lambda m: m.group(1).replace("_", ""), text))
+
+
+def render(text: str, symbols: Mapping[str, str], pdf: bool = False) -> str:
+    """LaTeX of a template (:func:`fill`; with ``pdf`` each ``$...$`` wrapped in
+    ``\\texorpdfstring`` for bookmarks) or, for plain prose, :func:`to_latex`."""
+    if not is_template(text):
+        return to_latex(text, symbols, pdf)
+    if pdf:
+        text = _MATH_SPAN.sub(lambda m: "\\texorpdfstring{$" + m.group(1) + "$}{"
+                              + _bookmark(m.group(1)) + "}", text)
+    return fill(text, symbols)
+
+
+def markdown(text: str, symbols: Mapping[str, str]) -> str:
+    """A template for a Markdown page: placeholders filled, ``--`` outside maths as an
+    en dash; plain prose is returned as it is."""
+    if not is_template(text):
+        return text
+    parts = re.split(r"(\$[^$]*\$)", fill(text, symbols))
+    return "".join(p if p.startswith("$") else _md_text(p) for p in parts)
+
+
+def _md_text(text: str) -> str:
+    """Text mode of a template in Markdown: en dashes, emphasis and bold."""
+    text = re.sub(r"\\emph\{([^{}]*)\}", r"*\1*", text.replace("--", "–"))
+    return re.sub(r"\\textbf\{([^{}]*)\}", r"**\1**", text)
+
+
+def template_converter(symbols: Mapping[str, str], pdf: bool = False) -> Callable[[str], str]:
+    """:func:`render` with ``symbols`` bound."""
+    return lambda text: render(text, symbols, pdf)

@@ -155,7 +155,8 @@ class Decomposer:
             alts = [(group(self._add(expr.base), "^{" + self.p._print(expr.exp) + "}"),)]
         elif isinstance(expr, sp.core.relational.Relational):
             alts = [self._relation(expr)]
-        elif isinstance(expr, sp.And | sp.Or | sp.Implies | sp.Equivalent):
+        elif isinstance(expr, sp.And | sp.Or | sp.Implies | sp.Equivalent) \
+                or hasattr(expr, "connective"):
             alts = [self._logic(expr)]
         else:
             alts = []
@@ -197,6 +198,8 @@ class Decomposer:
     def _ordered(self, expr: sp.Basic) -> list[sp.Basic]:
         if not expr.is_Mul:
             return [expr]
+        if hasattr(self.p, "ordered_factors"):  # the page printer's own order
+            return list(self.p.ordered_factors(expr))
         if self.p.order in ("old", "none"):
             return list(expr.args)
         return list(expr.as_ordered_factors())
@@ -235,7 +238,9 @@ class Decomposer:
         return [self.node(expr.lhs), Brk(), relation(RELATIONS[expr.rel_op]), self.node(expr.rhs)]
 
     def _logic(self, expr: sp.Basic) -> list[Part]:
-        if isinstance(expr, sp.Implies):
+        if hasattr(expr, "connective"):  # a display connective, in the order written
+            args, char = list(expr.args), expr.connective
+        elif isinstance(expr, sp.Implies):
             args, char = list(expr.args), r"\Rightarrow"
         else:
             char = {sp.And: r"\wedge", sp.Or: r"\vee", sp.Equivalent: r"\Leftrightarrow"}[
@@ -429,7 +434,7 @@ def layout(d: Display, width: Width, linewidth: float) -> Layout:
     ``width``; one line when it fits."""
     quad, qquad, qqquad = (width(g) for g in GEOMETRY)
     lhs_w = width(d.lhs) if d.lhs else 0.0
-    whole = [t for q in d.parts for t in _flatten(q, width, float("inf"))]
+    whole = [t for q in d.parts for t in _flatten(q, width, float("inf")) if t[0] == "p"]
     if lhs_w + sum(t[3] for t in whole) <= linewidth:
         return Layout(d.lhs, (("first", _render(whole, False)),))
     if d.fallback is not None and lhs_w > LHS_SHARE * linewidth:

@@ -20,9 +20,12 @@ import sympy as sp
 
 from modelavg_sym.derive import multivariate as mv
 from modelavg_sym.derive import nestimators as ne
+from modelavg_sym.derive import pageforms as pf
+from modelavg_sym.derive import pageforms_more as pm
 from modelavg_sym.derive import settings as S
 from modelavg_sym.derive.core import Derivation, Step, independent, two_estimator
 from modelavg_sym.derive.estimated import estimated_weights
+from modelavg_sym.derive.presentation import Presentation
 
 DerivationFn = Callable[[], Derivation]
 
@@ -55,22 +58,22 @@ def settings_derivation() -> Derivation:
     """Settings engine: s_L, s_G, c, Delta and the two-estimator results of the pooled
     models with and without the local node."""
     excl, incl = pooled_settings()
-    return merge("settings", "Settings: s_L, s_G, c and Delta derived from node data "
-                 "(two other nodes; pooled with and without the local node)",
+    return merge("settings", "Settings: $<s_L>$, $<s_G>$, $<c>$ and $<Delta>$ derived from "
+                 "node data (two other nodes; pooled with and without the local node)",
                  [("excl", excl.derivation()), ("incl", incl.derivation())])
 
 
 @cache
 def nestimators_derivation() -> Derivation:
     """N estimators: the best affine combination for K = 1 and K = 2 (independent)."""
-    return merge("nestimators", "N estimators: best affine combination (K = 1, 2; "
+    return merge("nestimators", "$N$ estimators: the best affine combination ($K = 1, 2$; "
                  "independent estimators)", [("K1", ne.symbolic(1)), ("K2", ne.symbolic(2))])
 
 
 @cache
 def multivariate_derivation() -> Derivation:
     """Multivariate parameters (d = 2): the scalar weight with traces."""
-    return merge("multivariate", "Multivariate parameters (d = 2): scalar weight with "
+    return merge("multivariate", "Multivariate parameters ($d = 2$): a scalar weight, with "
                  "traces", [("scalar", mv.symbolic_scalar_weight(2))])
 
 
@@ -89,3 +92,47 @@ def all_derivations() -> list[DerivationFn]:
     """The derivation functions of :data:`DERIVATIONS`, in report order (each is cached:
     calling it derives once per process)."""
     return list(DERIVATIONS)
+
+
+# ----------------------------------------------------------------------- presentations
+
+
+@cache
+def _settings_presentation() -> Presentation:
+    excl, incl = pooled_settings()
+    return pm.settings_presentation([("excl", excl), ("incl", incl)], settings_derivation())
+
+
+@cache
+def _nestimators_presentation() -> Presentation:
+    return pm.nestimators_presentation([("K1", 1, ne.symbolic(1)), ("K2", 2, ne.symbolic(2))],
+                                       nestimators_derivation())
+
+
+@cache
+def _multivariate_presentation() -> Presentation:
+    return pm.multivariate_presentation("scalar", multivariate_derivation(), 2)
+
+
+#: How each derivation of :data:`DERIVATIONS` is shown, by derivation name.
+PRESENTATIONS: dict[str, Callable[[], Presentation]] = {
+    "two_estimator": pf.two_estimator_presentation,
+    "independent": pf.independent_presentation,
+    "estimated_weights": pf.estimated_presentation,
+    "settings": _settings_presentation,
+    "nestimators": _nestimators_presentation,
+    "multivariate": _multivariate_presentation,
+}
+
+
+def presentation(d: Derivation | str) -> Presentation:
+    """The presentation of derivation ``d`` (a :data:`DERIVATIONS` member, or its name):
+    named quantities, a checked form per result and step, where lines.  A derivation
+    without a registered presentation gets automatic forms for its scalar results."""
+    name = d if isinstance(d, str) else d.name
+    if name in PRESENTATIONS:
+        return PRESENTATIONS[name]()
+    if isinstance(d, str):
+        raise KeyError(f"no derivation named {d!r} has a presentation; known: "
+                       f"{', '.join(PRESENTATIONS)}")
+    return pf.presentations_from(d, (), pf.VARIABLES, {})

@@ -27,12 +27,17 @@ from modelavg_sym.algebra.moments import (
     expectation,
     second_moment,
 )
+from modelavg_sym.derive.display import A_STAR, MSE, THETA_A, B, Expect, Var
+from modelavg_sym.derive.display import D as D_SHOWN
 from modelavg_sym.symbols import Delta, a, base_assumptions, c, r, s_G, s_L, theta
 
 
 @dataclass(frozen=True)
 class Step:
-    """One displayed step of a derivation: ``lhs = rhs`` with a sentence of explanation."""
+    """One displayed step of a derivation: ``lhs = rhs`` with a sentence of explanation
+    (``text``, a LaTeX template over the symbol table: maths in ``$...$``, symbols as
+    ``<s_L>``; see :mod:`modelavg_sym.artifacts.prose`).  ``lhs`` is written with the
+    display objects of :mod:`modelavg_sym.derive.display` (``E[theta_a - theta]``)."""
 
     text: str
     lhs: sp.Basic
@@ -103,19 +108,21 @@ def _mse_steps(steps: list[Step]) -> dict[str, sp.Expr]:
     err = theta_a - theta
     err = RandomAffine(sp.expand(err.const), err.coeffs)
     mse_terms = second_moment(err, table)
-    steps.append(Step("Bias of the average, by linearity of expectation",
-                      sp.Symbol("E[theta_a - theta]"), expectation(err)))
-    steps.append(Step("Variance of the average, by bilinearity of covariance",
-                      sp.Symbol("Var(theta_a)"), covariance(err, err, table)))
-    steps.append(Step("MSE = bias^2 + variance (R1)", sp.Function("MSE")(a), mse_terms))
+    steps.append(Step("The bias of the average, by linearity of expectation",
+                      Expect(THETA_A - theta), expectation(err)))
+    steps.append(Step("Its variance, by bilinearity of covariance",
+                      Var(THETA_A), covariance(err, err, table)))
+    steps.append(Step("The mean squared error is the squared bias plus the variance",
+                      MSE(a), mse_terms))
     D = sp.expand(second_moment(G - L, table))
-    steps.append(Step("D := E[(G - L)^2] by the same expansion", sp.Symbol("D"), D))
+    steps.append(Step(r"By the same expansion, $D := \operatorname{E}[(G - L)^{2}]$ is",
+                      D_SHOWN, D))
     mse = sp.collect(sp.expand(mse_terms), a)
     dmse = sp.collect(sp.expand(sp.diff(mse, a)), a)
     d2mse = sp.expand(sp.diff(mse, a, 2))
-    steps.append(Step("First derivative in a", sp.Derivative(sp.Function("MSE")(a), a), dmse))
-    steps.append(Step("Second derivative: 2D, positive when D > 0 (strict convexity)",
-                      sp.Derivative(sp.Function("MSE")(a), (a, 2)), d2mse))
+    steps.append(Step("The first derivative in $<a>$", sp.Derivative(MSE(a), a), dmse))
+    steps.append(Step("The second derivative is $2D$, positive when $D > 0$: the MSE is then "
+                      "strictly convex", sp.Derivative(MSE(a), (a, 2)), d2mse))
     return {"D": D, "mse_terms": mse_terms, "mse": mse, "dmse": dmse, "d2mse": d2mse}
 
 
@@ -123,14 +130,15 @@ def _optimum_steps(mse: sp.Expr, dmse: sp.Expr, steps: list[Step]) -> dict[str, 
     """R2-R3: the stationary point a* and the minimum MSE (two forms)."""
     (a_star,) = sp.solve(sp.Eq(dmse, 0), a)
     a_star = tidy(a_star)
-    steps.append(Step("Unique stationary point: solve dMSE/da = 0 (R2)", sp.Symbol("a^*"), a_star))
+    steps.append(Step(r"The unique stationary point, where $\operatorname{MSE}'(<a>) = 0$",
+                      A_STAR, a_star))
     min_mse = tidy(sp.simplify(mse.subs(a, a_star)))
     # The same minimum in a form without cancellation or overflow-prone squares: with
     # MSE(a) = k0 + k1 a + k2 a^2 and the first-order condition 2 k2 a* + k1 = 0,
     # MSE(a*) = k0 + (k1/2) a* = k0 (1 - a*) + (k0 + k1/2) a*, with 1 - a* simplified.
     k0, k1 = (sp.Poly(mse, a).coeff_monomial(a**k) for k in (0, 1))
     min_mse_stable = k0 * tidy(1 - a_star) + sp.factor(k0 + k1 / 2) * a_star
-    steps.append(Step("Minimum MSE (R3)", sp.Function("MSE")(sp.Symbol("a^*")), min_mse))
+    steps.append(Step("The minimum mean squared error", MSE(A_STAR), min_mse))
     return {"optimal_weight": a_star, "min_mse": min_mse, "min_mse_stable": min_mse_stable}
 
 
@@ -141,20 +149,19 @@ def _benefit_steps(mse: sp.Expr, a_star: sp.Expr, min_mse: sp.Expr,
     mse_local = sp.expand(mse.subs(a, 0))
     mse_global = sp.factor(sp.expand(mse.subs(a, 1)))
     benefit = sp.expand(mse_local - mse)
-    steps.append(
-        Step("Benefit B(a) = MSE(0) - MSE(a)", sp.Function("B")(a), sp.collect(benefit, a)))
+    steps.append(Step(r"The benefit of averaging over the local model, "
+                      r"$B(<a>) := \operatorname{MSE}(0) - \operatorname{MSE}(<a>)$",
+                      B(a), sp.collect(benefit, a)))
     lc, root0, root1 = _quadratic_roots(benefit, a)
     benefit_factored = lc * (a - root0) * (a - root1)
-    steps.append(Step("B is a quadratic in a with roots 0 and 2a* and leading coefficient -D (R4)",
-                      sp.Function("B")(a), benefit_factored))
+    steps.append(Step("$B$ is a quadratic in $<a>$ with roots $0$ and $2<a>^{*}$ and leading "
+                      "coefficient $-D$", B(a), benefit_factored))
     gain_fraction = sp.factor(sp.simplify(benefit.subs(a, r * a_star) / benefit.subs(a, a_star)))
-    steps.append(Step("Fraction of the best gain at a = r a* (R6)",
-                      sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("B")(sp.Symbol("a^*")),
-                      gain_fraction))
+    steps.append(Step("The fraction of the best gain obtained at $<a> = <r><a>^{*}$",
+                      B(r * A_STAR) / B(A_STAR), gain_fraction))
     personalization_value = tidy(sp.simplify(mse_global - min_mse))
-    steps.append(Step("Value of personalization over the global model (R9)",
-                      sp.Function("MSE")(1) - sp.Function("MSE")(sp.Symbol("a^*")),
-                      personalization_value))
+    steps.append(Step("The value of personalization over the global model",
+                      MSE(1) - MSE(A_STAR), personalization_value))
     return {"mse_local": mse_local, "mse_global": mse_global, "benefit": benefit,
             "benefit_factored": benefit_factored, "benefit_leading_coefficient": lc,
             "benefit_root_low": root0, "benefit_root_high": root1,
@@ -188,7 +195,8 @@ def two_estimator() -> Derivation:
     found |= _benefit_steps(found["mse"], found["optimal_weight"], found["min_mse"], steps)
     return Derivation(
         name="two_estimator",
-        title="Two estimators: local L and global G with bias, covariance and a weighted average",
+        title="Two estimators: local $L$ and global $G$ with bias, covariance and a weighted "
+              "average",
         results={k: found[k] for k in _TWO_ESTIMATOR_ORDER},
         steps=tuple(steps),
         assumptions=tuple(base_assumptions()),
@@ -213,24 +221,13 @@ def independent() -> Derivation:
     results["relative_gain_at_ratio"] = tidy(
         sp.simplify(results["relative_gain"].subs(a, r * results["optimal_weight"]))
     )
-    steps.append(
-        Step("Optimal weight with c = 0 (R7)", sp.Symbol("a^*"), results["optimal_weight"])
-    )
-    steps.append(
-        Step(
-            "Minimum MSE with c = 0 (R8)", sp.Function("MSE")(sp.Symbol("a^*")), results["min_mse"]
-        )
-    )
-    steps.append(
-        Step(
-            "Relative gain at a = r a* (R6)",
-            sp.Function("B")(r * sp.Symbol("a^*")) / sp.Function("MSE")(0),
-            results["relative_gain_at_ratio"],
-        )
-    )
+    steps.append(Step("With $<c> = 0$ the optimal weight is", A_STAR, results["optimal_weight"]))
+    steps.append(Step("and the minimum mean squared error", MSE(A_STAR), results["min_mse"]))
+    steps.append(Step("The gain relative to the local model at $<a> = <r><a>^{*}$",
+                      B(r * A_STAR) / MSE(0), results["relative_gain_at_ratio"]))
     return Derivation(
         name="independent",
-        title="Independent local and global estimators (c = 0)",
+        title="Independent local and global estimators ($<c> = 0$)",
         results=results,
         steps=tuple(steps),
         assumptions=(sp.Ge(s_L, 0), sp.Ge(s_G, 0)),

@@ -34,6 +34,17 @@ import sympy as sp
 
 from modelavg_sym.algebra.moments import CovarianceTable, RandomAffine, second_moment
 from modelavg_sym.derive.core import Derivation, Step, tidy, two_estimator
+from modelavg_sym.derive.display import (
+    A_HAT,
+    A_STAR,
+    MSE,
+    THETA_AHAT,
+    B,
+    Coeff,
+    Expect,
+)
+from modelavg_sym.derive.display import G as G_SHOWN
+from modelavg_sym.derive.display import L as L_SHOWN
 from modelavg_sym.symbols import Delta, a, base_assumptions, c, s_G, s_L, theta
 
 #: E[a_hat - a*], the bias of the estimated weight.
@@ -108,11 +119,13 @@ def _naive_plug_in() -> tuple[dict[str, sp.Expr], list[Step]]:
     naive_mean = sp.expand(second_moment(G - L, table))
     naive_bias = sp.expand(naive_mean - Delta**2)
     unbiased_mean = sp.expand(naive_mean - (s_L + s_G - 2 * c))
-    steps = [Step("Mean of the naive plug-in (G - L)^2 (by linearity)",
-                  sp.Function("E")(sp.Symbol("(G - L)^2")), naive_mean),
-             Step("Its bias as an estimate of Delta^2", sp.Symbol("bias"), naive_bias),
+    gap_sq = (G_SHOWN - L_SHOWN) ** 2
+    steps = [Step("By linearity, the naive plug-in $(G - L)^{2}$ has mean",
+                  Expect(gap_sq), naive_mean),
+             Step("so as an estimate of $<Delta>^{2}$ it is biased by",
+                  Expect(gap_sq) - Delta**2, naive_bias),
              Step("Subtracting the variances removes the bias",
-                  sp.Function("E")(sp.Symbol("(G - L)^2 - s_L - s_G + 2c")), unbiased_mean)]
+                  Expect(gap_sq - s_L - s_G + 2 * c), unbiased_mean)]
     return {"naive_delta_sq_mean": naive_mean, "naive_delta_sq_bias": naive_bias,
             "unbiased_delta_sq_mean": unbiased_mean}, steps
 
@@ -132,7 +145,6 @@ def estimated_weights() -> Derivation:
     d = two_estimator()
     a_star, mse, D = d["optimal_weight"], d["mse"], d["D"]
     steps: list[Step] = []
-    A = sp.Symbol("a^*")
 
     # 1. Conditioning: E[(theta_{a_hat} - theta)^2 | a_hat] = MSE(a_hat) by independence.
     conditional = sp.expand(mse.subs(a, a_star + eta))
@@ -140,26 +152,29 @@ def estimated_weights() -> Derivation:
     coeffs = {k: sp.simplify(poly.coeff_monomial(eta**k)) for k in range(poly.degree() + 1)}
     if poly.degree() != 2:
         raise AssertionError(f"MSE(a* + eta) should be quadratic in eta, got {poly.degree()}")
-    steps.append(Step("Condition on the estimated weight a_hat = a* + eta: by independence of "
-                      "a_hat and (L, G), the conditional risk is MSE(a* + eta)",
-                      sp.Function("E")(sp.Symbol("(theta_{a_hat} - theta)^2 | eta")),
-                      sp.Function("MSE")(A + eta)))
+    risk_sq = (THETA_AHAT - theta) ** 2
+    steps.append(Step(r"Write the estimated weight as $\hat{<a>} = <a>^{*} + \eta$.  As "
+                      r"$\hat{<a>}$ is independent of $(L, G)$, the risk given $\eta$ is the "
+                      "mean squared error at that weight",
+                      Expect(risk_sq, eta), conditional))
     c1 = tidy(coeffs[1])
     c2 = sp.factor(coeffs[2])
-    steps.append(Step("Coefficient of eta: the slope MSE'(a*), zero at the optimum",
-                      sp.Symbol("[eta]"), c1))
-    steps.append(Step("Coefficient of eta^2: D (the MSE is a quadratic with curvature D)",
-                      sp.Symbol("[eta^2]"), c2))
+    steps.append(Step(r"The coefficient of $\eta$ is the slope at the optimum, zero",
+                      Coeff(MSE(A_STAR + eta), eta), c1))
+    steps.append(Step(r"and the coefficient of $\eta^{2}$ is the curvature $D$",
+                      Coeff(MSE(A_STAR + eta), eta**2), c2))
     risk = _linear_in_q(expect_polynomial(conditional, {eta: {1: m, 2: q}}))
-    steps.append(Step("Average over eta with E[eta] = m, E[eta^2] = q = E[(a_hat - a*)^2]",
-                      sp.Function("E")(sp.Symbol("(theta_{a_hat} - theta)^2")), risk))
+    steps.append(Step(r"Averaging over $\eta$, with $\operatorname{E}[\eta] = m$ and "
+                      r"$\operatorname{E}[\eta^{2}] = q$",
+                      Expect(risk_sq), risk))
 
     risk_def = _risk_from_definitions(a_star)
 
     mse_local = d["mse_local"]
     expected_benefit = _linear_in_q(mse_local - risk)
-    steps.append(Step("Expected benefit over the local model, MSE(0) - E[...]",
-                      sp.Function("B")(sp.Symbol("a_hat")), expected_benefit))
+    steps.append(Step(r"The expected benefit over the local model, "
+                      r"$\operatorname{MSE}(0) - \operatorname{E}[(<theta>_{\hat{<a>}} - "
+                      r"<theta>)^{2}]$", Expect(B(A_HAT)), expected_benefit))
 
     naive, naive_steps = _naive_plug_in()
     steps += naive_steps
@@ -177,11 +192,12 @@ def estimated_weights() -> Derivation:
     }
     return Derivation(
         name="estimated_weights",
-        title="Estimated weights: the risk of a_hat, and the bias of the naive Delta^2 plug-in",
+        title=r"Estimated weights: the risk of $\hat{<a>}$, and the bias of the naive "
+              "$<Delta>^{2}$ plug-in",
         results=results,
         steps=tuple(steps),
         assumptions=(*base_assumptions(), sp.Ge(q, m**2)),
-        notes=("a_hat is independent of (L, G): fitted on other data.",
-               "A weight computed from the same data as L and G has no such closed form; "
-               "its risk is measured by simulation (modelavg_sym.simulation.risk)."),
+        notes=(r"The estimated weight $\hat{<a>}$ is independent of $(L, G)$: it is fitted "
+               "on other data.  A weight computed from the same data as $L$ and $G$ has no "
+               "such closed form; its risk is measured by simulation.",),
     )

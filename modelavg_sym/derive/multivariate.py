@@ -32,6 +32,7 @@ from modelavg_sym.algebra.moments import (
     second_moment,
 )
 from modelavg_sym.derive.core import Derivation, Step
+from modelavg_sym.derive.display import A_STAR, MSE
 from modelavg_sym.derive.nestimators import _solve_linear
 from modelavg_sym.symbols import a
 
@@ -100,8 +101,9 @@ def symbolic_scalar_weight(d: int = 2) -> Derivation:
         name=f"multivariate_scalar_d{d}",
         title=f"Scalar weight for a {d}-dimensional parameter",
         results={"mse": mse, "optimal_weight": a_star, "min_mse": min_mse},
-        steps=(Step("MSE summed over coordinates, by linearity", sp.Function("MSE")(a), mse),
-               Step("Solve dMSE/da = 0", sp.Symbol("a^*"), a_star)))
+        steps=(Step("The mean squared error summed over the coordinates, by linearity",
+                    MSE(a), mse),
+               Step(r"Solving $\operatorname{MSE}'(<a>) = 0$", A_STAR, a_star)))
 
 
 @cache
@@ -173,6 +175,9 @@ def symbolic_matrix_weight(d: int = 2) -> Derivation:
         title=f"Matrix weight for a {d}-dimensional parameter",
         results={"mse": mse, "A": sp.ImmutableMatrix(A), "optimal_weight": A_star,
                  "min_mse": min_mse},
-        steps=(Step("MSE = tr E[(theta_A - theta)(theta_A - theta)'], by linearity",
-                    sp.Function("MSE")(sp.Symbol("A")), mse),
-               Step("Solve the gradient equations dMSE/dA = 0", sp.Symbol("A^*"), A_star)))
+        steps=(Step(r"The mean squared error "
+                    r"$\operatorname{tr} \operatorname{E}[(<theta>_{A} - <theta>)"
+                    r"(<theta>_{A} - <theta>)^{\top}]$, by linearity",
+                    MSE(sp.Symbol("A")), mse),
+               Step(r"Solving the gradient equations $\partial \operatorname{MSE} / "
+                    r"\partial A = 0$", sp.Symbol("A^*"), A_star)))

@@ -28,6 +28,7 @@ from sympy.polys.matrices import DomainMatrix
 
 from modelavg_sym.algebra.moments import CovarianceTable, RandomAffine, second_moment
 from modelavg_sym.derive.core import Derivation, Step, tidy
+from modelavg_sym.derive.display import MSE
 from modelavg_sym.errors import InvalidParameterError
 
 __all__ = [
@@ -134,10 +135,12 @@ def affine_optimum(cov: sp.Matrix | Sequence[Sequence[object]], bias: Sequence[o
     results["multiplier"] = lam
     results["min_mse"] = min_mse
     steps = (
-        Step("MSE of the affine combination, by linearity", sp.Function("MSE")(*w), mse),
-        Step("Stationarity of the Lagrangian MSE(w) - 2 lambda (sum w - 1)",
+        Step(f"With ${n}$ estimators, the mean squared error of the affine combination, by "
+             "linearity", MSE(*w), mse),
+        Step(r"The stationarity conditions of the Lagrangian "
+             r"$\operatorname{MSE}(w) - 2\lambda (\sum_{i} w_{i} - 1)$ give the multiplier",
              sp.Symbol("lambda"), lam),
-        Step("Minimum MSE at w*", sp.Function("MSE")(sp.Symbol("w^*")), min_mse),
+        Step("the minimum mean squared error", MSE(sp.Symbol("w^*")), min_mse),
     )
     return Derivation(name=name, title=f"Best affine combination of {n} estimators",
                       results=results, steps=steps)

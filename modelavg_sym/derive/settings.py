@@ -44,6 +44,7 @@ from modelavg_sym.algebra.moments import (
 )
 from modelavg_sym.derive import nestimators
 from modelavg_sym.derive.core import Derivation, Step, tidy, two_estimator
+from modelavg_sym.derive.display import A_STAR, MSE, Expect
 from modelavg_sym.errors import InvalidParameterError
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
 
@@ -333,15 +334,18 @@ class Setting:
         for key in _CARRIED:
             e = self.substitute(base.results[key])
             results[key] = tidy(e) if simplify and key in _TIDY else e
+        bias_step = (Step("and the bias of the global model", Delta, self.bias)
+                     if self.population.spread is None else
+                     Step("and its expected squared bias", Expect(Delta**2), self.bias_sq))
         steps = (
-            Step("Local variance Var(L), by linearity", s_L, self.var_local),
-            Step("Global variance Var(G)", s_G, self.var_global),
-            Step("Covariance Cov(L, G)", c, self.cov),
-            Step("Expected squared bias E[Delta^2]", Delta**2, self.bias_sq),
-            Step("Optimal weight a* by substitution into R2", sp.Symbol("a^*"),
-                 results["optimal_weight"]),
-            Step("Minimum MSE by substitution into R3", sp.Function("MSE")(sp.Symbol("a^*")),
-                 results["min_mse"]),
+            Step(f"\\emph{{{self.title}.}}  The local variance, by linearity", s_L,
+                 self.var_local),
+            Step("the variance of the global model", s_G, self.var_global),
+            Step("their covariance", c, self.cov),
+            bias_step,
+            Step(r"Substituting into $<a>^{*} = (<s_L> - <c>)/D$, the optimal weight",
+                 A_STAR, results["optimal_weight"]),
+            Step("and the minimum mean squared error", MSE(A_STAR), results["min_mse"]),
         )
         return Derivation(name=f"setting_{self.name}", title=self.title, results=results,
                           steps=steps, notes=self.notes)
@@ -397,7 +401,7 @@ def known_global_random_bias(n0: object, var0: object, tau_: object = tau,
     pop = Population.build([n0, 1], [var0, 0], [mean, mean], spread=spread)
     glob = RandomAffine.constant(pop.mean[0])
     return pop.setting(pop.sample_mean(0), glob, "known_global_random_bias",
-                       "Known global mean with a random bias of variance tau^2")
+                       r"Known global mean with a random bias of variance $\tau^{2}$")
 
 
 def random_means_population(n: Sequence[object], noise_var: object = mu_e,
@@ -457,10 +461,10 @@ def donahue_kleinberg(n: Sequence[object], j: int = 0, noise_var: object = mu_e,
     results["pooled_optimal_weight"] = sp.cancel(
         pooled_setting.derivation(simplify=False)["optimal_weight"])
     return Derivation(name="donahue_kleinberg",
-                      title="Donahue-Kleinberg expected errors with random node means",
+                      title="Donahue--Kleinberg expected errors with random node means",
                       results=results,
-                      notes=("Fine-grained weights u_i; the weight on the local model is "
-                             f"u_{j}.",))
+                      notes=("Fine-grained weights $u_i$; the weight on the local model is "
+                             f"$u_{{{j}}}$.",))
 
 
 def setting_from_mapping(values: Mapping[str, object]) -> Setting:

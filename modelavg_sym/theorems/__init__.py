@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from modelavg_sym.theorems import core, estimated, settings
+from modelavg_sym.theorems import core, estimated, presentation, settings
 from modelavg_sym.theorems.base import (
     ALL_ROUTES,
     MonteCarlo,
@@ -40,6 +40,7 @@ __all__ = [
     "WeightSweep",
     "all_theorems",
     "get",
+    "result_theorems",
     "validate",
 ]
 
@@ -56,16 +57,35 @@ def _area(build: AreaFn) -> tuple[Theorem, ...]:
     return tuple(validate(thm) for thm in build())
 
 
+@cache
+def _presentation_area(areas: tuple[AreaFn, ...]) -> tuple[Theorem, ...]:
+    """The ``presentation_<derivation>`` theorems over the displays of ``areas``."""
+    results = [thm for build in areas for thm in _area(build)]
+    return tuple(validate(thm) for thm in presentation.theorems(results))
+
+
 def all_theorems() -> dict[str, Theorem]:
-    """Every theorem of :data:`AREAS`, by name, in area order then list order (a new dict
-    on each call; each area is built once per process)."""
+    """Every theorem of :data:`AREAS`, by name, in area order then list order, followed by
+    the presentation theorems (:mod:`modelavg_sym.theorems.presentation`: one per
+    derivation, checking that each page shows what was derived).  A new dict on each
+    call; each area is built once per process."""
     out: dict[str, Theorem] = {}
     for build in AREAS:
         for thm in _area(build):
             if thm.name in out:
                 raise ValueError(f"theorem name {thm.name!r} is used twice")
             out[thm.name] = thm
+    for thm in _presentation_area(tuple(AREAS)):
+        if thm.name in out:
+            raise ValueError(f"theorem name {thm.name!r} is used twice")
+        out[thm.name] = thm
     return out
+
+
+def result_theorems() -> dict[str, Theorem]:
+    """The theorems about the mathematics (:func:`all_theorems` without the presentation
+    theorems), as the documents list them."""
+    return {k: t for k, t in all_theorems().items() if t.kind == "result"}
 
 
 def get(name: str) -> Theorem:

@@ -2,7 +2,10 @@
 
 A theorem is data: a stable ``name``, ``assumptions`` (sympy relations over its free
 variables), a ``claim`` (an ``Eq`` identity or a sympy Boolean formula of relations:
-``And``, ``Or``, ``Implies``, ``Equivalent``), a one-sentence ``statement``, the
+``And``, ``Or``, ``Implies``, ``Equivalent``), a one-sentence ``statement`` (a LaTeX
+template over the symbol table: maths in ``$...$``, symbols as ``<s_L>``), the ``display``
+of its claim as typed on a page (``MSE''(a) = 2D`` rather than both sides evaluated,
+written with the named quantities of its page plus its own ``names``), the
 verification ``routes`` that apply, and -- for the routes that need more than the claim --
 its own ``sampler`` (exact points for the rational route) and ``montecarlo`` plan.  Both
 are plain values; this layer imports neither hypothesis nor the simulation, so a sampler is
@@ -21,6 +24,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import sympy as sp
+
+from modelavg_sym.derive.presentation import Name
 
 Route = Literal["symbolic", "smt", "rational", "float", "montecarlo"]
 ALL_ROUTES: tuple[Route, ...] = ("symbolic", "smt", "rational", "float", "montecarlo")
@@ -115,6 +120,11 @@ class Theorem:
             core sampler over (s_L, s_G, c, Delta, a, r) with ``witness``.
         montecarlo: the Monte Carlo plan, required exactly when ``routes`` lists
             ``montecarlo``.
+        display: the claim as typed on a page, with named quantities unevaluated
+            (``None``: the claim itself); checked to say the same as the claim by the
+            ``presentation_<derivation>`` theorem (:mod:`modelavg_sym.theorems.presentation`).
+        names: definitions of the display's own named quantities (beyond its page's).
+        kind: ``result``, or ``presentation`` for the theorems that check a page's forms.
     """
 
     name: str
@@ -131,6 +141,9 @@ class Theorem:
     witness: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
     sampler: Sampler | None = field(default=None, compare=False)
     montecarlo: MonteCarlo | None = field(default=None, compare=False)
+    display: sp.Basic | None = None
+    names: tuple[Name, ...] = ()
+    kind: Literal["result", "presentation"] = "result"
 
     @property
     def is_identity(self) -> bool:
@@ -164,3 +177,10 @@ def identity(lhs: sp.Expr, rhs: sp.Expr) -> sp.Equality:
     """``lhs = rhs`` kept unevaluated, so that an identity sympy can already see stays a
     claim for the routes to check (``sp.Eq`` would collapse it to ``True``)."""
     return sp.Eq(lhs, rhs, evaluate=False)
+
+
+def shown(name: str, **assumptions: bool) -> sp.Symbol:
+    """A display symbol whose name is its own LaTeX (a template: ``<a>`` is the printed
+    symbol a), for a quantity a claim shows unevaluated (``(M w^{*})_{0}``), defined by a
+    :class:`~modelavg_sym.derive.presentation.Name` in the theorem's ``names``."""
+    return sp.Symbol(f"${name}$", **assumptions)

@@ -29,11 +29,20 @@ import numpy as np
 import sympy as sp
 
 from modelavg_sym.derive.core import two_estimator
+from modelavg_sym.derive.display import A_HAT, A_STAR, MSE, THETA_AHAT, B, Expect, Iff
+from modelavg_sym.derive.display import D as D_
+from modelavg_sym.derive.display import G as G_
+from modelavg_sym.derive.display import L as L_
 from modelavg_sym.derive.estimated import CLIPPED, estimated_weights, m, q, u
-from modelavg_sym.symbols import Delta, base_assumptions, c, s_G, s_L
+from modelavg_sym.derive.pageforms import E_G, E_L
+from modelavg_sym.symbols import Delta, base_assumptions, c, s_G, s_L, theta
 from modelavg_sym.theorems.base import Array, ReplicationCheck, Replications, Theorem
 
 _VARS = (s_L, s_G, Delta, c, m, q)
+#: What the claims show unevaluated: the risk, the weight's error, the naive plug-in.
+RISK = Expect((THETA_AHAT - theta) ** 2)
+WEIGHT_ERROR = Expect((A_HAT - A_STAR) ** 2)
+GAP = Expect((G_ - L_) ** 2)
 #: The arguments of the predicted formulas of the Monte Carlo checks.
 _MC_ARGS = (s_L, s_G, Delta, c, q)
 
@@ -108,8 +117,9 @@ def _risk_theorems() -> list[Theorem]:
     hyp = (*base_assumptions(), sp.Gt(D, 0), sp.Ge(q, m**2))
     return [
         Theorem(name="estimated_weight_risk", source="MATH 5", derivation="estimated_weights",
-                statement="For an estimated weight a_hat independent of (L, G), "
-                          "E[(theta_{a_hat} - theta)^2] = MSE(a*) + D E[(a_hat - a*)^2].",
+                statement=r"An estimated weight $\hat{<a>}$ independent of $(L, G)$ adds "
+                          "$D$ times its mean squared error to the optimal risk.",
+                display=sp.Eq(RISK, MSE(A_STAR) + D_ * WEIGHT_ERROR, evaluate=False),
                 assumptions=hyp, claim=sp.Eq(e["risk"], d["min_mse"] + D * q, evaluate=False),
                 variables=_VARS, routes=("symbolic", "smt", "rational", "montecarlo"),
                 false_variant=(hyp, sp.Eq(e["risk"], d["min_mse"] + q)),
@@ -117,9 +127,12 @@ def _risk_theorems() -> list[Theorem]:
                 montecarlo=ReplicationCheck(_risk_statistic, _MC_ARGS)),
         Theorem(name="estimated_weight_risk_from_definitions", source="MATH 5",
                 derivation="estimated_weights",
-                statement="Expanding ((1 - a_hat) e_L + a_hat (Delta + e_G))^2 and averaging "
-                          "with a_hat independent of (e_L, e_G) gives the same risk as "
-                          "E_a_hat[MSE(a_hat)].",
+                statement=r"Expanding the error $(1 - \hat{<a>}) e_{L} + \hat{<a>}(<Delta> + "
+                          r"e_{G})$ and averaging, with $\hat{<a>}$ independent of "
+                          r"$(e_{L}, e_{G})$, gives the same risk as averaging "
+                          r"$\operatorname{MSE}(\hat{<a>})$ over $\hat{<a>}$.",
+                display=sp.Eq(Expect(((1 - A_HAT) * E_L + A_HAT * (Delta + E_G)) ** 2),
+                              Expect(MSE(A_HAT)), evaluate=False),
                 assumptions=hyp,
                 claim=sp.Eq(e["risk_from_definitions"], e["risk"], evaluate=False),
                 variables=_VARS, routes=("symbolic", "smt", "rational"),
@@ -128,8 +141,10 @@ def _risk_theorems() -> list[Theorem]:
                 sampler=_weight_error_points),
         Theorem(name="estimated_weight_benefit", source="MATH 5",
                 derivation="estimated_weights",
-                statement="The expected benefit of an independent estimated weight over the "
-                          "local model is D (a*^2 - E[(a_hat - a*)^2]).",
+                statement="The expected benefit of an independent estimated weight over "
+                          "the local model.",
+                display=sp.Eq(Expect(B(A_HAT)), D_ * (A_STAR**2 - WEIGHT_ERROR),
+                              evaluate=False),
                 assumptions=hyp,
                 claim=sp.Eq(e["expected_benefit"], D * (A**2 - q), evaluate=False),
                 variables=_VARS, routes=("symbolic", "smt", "rational", "montecarlo"),
@@ -138,9 +153,9 @@ def _risk_theorems() -> list[Theorem]:
                 montecarlo=ReplicationCheck(_benefit_statistic, _MC_ARGS)),
         Theorem(name="estimated_weight_beneficial_iff", source="MATH 5",
                 derivation="estimated_weights",
-                statement="For D > 0, an independent estimated weight helps on average "
-                          "(positive expected benefit) if and only if its mean squared error "
-                          "E[(a_hat - a*)^2] is below a*^2.",
+                statement="For $D > 0$, an independent estimated weight helps on average if "
+                          "and only if its mean squared error is below $<a>^{*2}$.",
+                display=Iff(Expect(B(A_HAT)) > 0, WEIGHT_ERROR < A_STAR**2),
                 assumptions=(*hyp[:-1], sp.Ge(q, 0)),
                 claim=sp.Equivalent(e["expected_benefit"] > 0, q < A**2),
                 variables=(s_L, s_G, Delta, c, q), routes=("smt", "rational"),
@@ -156,8 +171,9 @@ def _delta_sq_theorems() -> list[Theorem]:
     base = tuple(base_assumptions())
     return [
         Theorem(name="naive_delta_sq_bias", source="MATH 5", derivation="estimated_weights",
-                statement="The naive plug-in (G - L)^2 has mean Delta^2 + s_L + s_G - 2c, so it "
-                          "over-estimates Delta^2 by s_L + s_G - 2c >= 0.",
+                statement="The naive plug-in $(G - L)^{2}$ over-estimates $<Delta>^{2}$ by "
+                          "$<s_L> + <s_G> - 2<c> \\geq 0$.",
+                display=sp.Eq(GAP, Delta**2 + s_L + s_G - 2 * c, evaluate=False),
                 assumptions=base, claim=sp.Eq(e["naive_delta_sq_mean"],
                                               Delta**2 + s_L + s_G - 2 * c, evaluate=False),
                 variables=(s_L, s_G, Delta, c),
@@ -165,7 +181,10 @@ def _delta_sq_theorems() -> list[Theorem]:
                 false_variant=(base, sp.Eq(e["naive_delta_sq_mean"], Delta**2 + s_L + s_G)),
                 montecarlo=ReplicationCheck(_naive_statistic, _MC_ARGS)),
         Theorem(name="unbiased_delta_sq", source="MATH 5", derivation="estimated_weights",
-                statement="(G - L)^2 - s_L - s_G + 2c is an unbiased estimate of Delta^2.",
+                statement="Subtracting the variances makes the plug-in unbiased for "
+                          "$<Delta>^{2}$.",
+                display=sp.Eq(Expect((G_ - L_) ** 2 - s_L - s_G + 2 * c), Delta**2,
+                              evaluate=False),
                 assumptions=base,
                 claim=sp.Eq(e["unbiased_delta_sq_mean"], Delta**2, evaluate=False),
                 variables=(s_L, s_G, Delta, c),
@@ -173,16 +192,15 @@ def _delta_sq_theorems() -> list[Theorem]:
                 false_variant=(base, sp.Eq(e["naive_delta_sq_mean"], Delta**2)),
                 montecarlo=ReplicationCheck(_unbiased_statistic, _MC_ARGS)),
         Theorem(name="clipping_reduces_error", source="MATH 5", derivation="estimated_weights",
-                statement="Clipping an estimate u of Delta^2 at 0 never increases its squared "
-                          "error: (max(0, u) - Delta^2)^2 <= (u - Delta^2)^2; when clipping is "
-                          "active (u < 0) the error strictly decreases, "
-                          "Delta^4 < (u - Delta^2)^2.",
+                statement="When clipping an estimate $u$ of $<Delta>^{2}$ at $0$ is active "
+                          "($u < 0$), it strictly reduces the squared error.",
                 assumptions=(), claim=sp.Implies(u < 0, Delta**4 < (u - Delta**2) ** 2),
                 variables=(Delta, u), routes=("smt", "rational"),
                 false_variant=((), sp.Implies(u < 1, Delta**4 < (u - Delta**2) ** 2)),
                 sampler=_clip_points),
         Theorem(name="clipped_never_worse", source="MATH 5", derivation="estimated_weights",
-                statement="The clipped estimate max(0, u) is never further from Delta^2 than u.",
+                statement=r"The clipped estimate $\max(0, u)$ is never further from "
+                          "$<Delta>^{2}$ than $u$.",
                 assumptions=(), claim=sp.Le((CLIPPED - Delta**2) ** 2, (u - Delta**2) ** 2),
                 variables=(Delta, u), routes=("smt", "rational"),
                 false_variant=((), sp.Le((sp.Max(1, u) - Delta**2) ** 2, (u - Delta**2) ** 2)),

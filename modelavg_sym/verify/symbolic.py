@@ -13,13 +13,27 @@ from modelavg_sym.theorems import Theorem
 from modelavg_sym.verify import RouteResult
 
 
-def difference(thm: Theorem) -> sp.Expr:
-    """lhs - rhs of an identity theorem, simplified."""
-    claim = thm.claim
-    diff = sp.together(sp.expand(claim.lhs - claim.rhs))
+def _difference(lhs: sp.Expr, rhs: sp.Expr) -> sp.Expr:
+    # one fraction first: expanding a difference of large rational functions before
+    # combining them can blow up, combining first cannot
+    diff = sp.together(lhs - rhs)
+    if sp.expand(sp.fraction(diff)[0]) == 0:
+        return sp.S.Zero
+    diff = sp.together(sp.expand(lhs - rhs))
     num, _den = sp.fraction(diff)
     num = sp.expand(num)
     return num if num == 0 else sp.simplify(diff)
+
+
+def difference(thm: Theorem) -> sp.Expr | sp.ImmutableMatrix:
+    """lhs - rhs of an identity theorem, simplified (entry by entry for a claim between
+    column vectors, as the presentation theorems state)."""
+    claim = thm.claim
+    if isinstance(claim.lhs, sp.MatrixBase):
+        return sp.ImmutableMatrix(claim.lhs.shape[0], claim.lhs.shape[1],
+                                  [_difference(x, y) for x, y in zip(claim.lhs, claim.rhs,
+                                                                     strict=True)])
+    return _difference(claim.lhs, claim.rhs)
 
 
 def check(thm: Theorem, profile: str = "ci") -> RouteResult:
@@ -31,6 +45,13 @@ def check(thm: Theorem, profile: str = "ci") -> RouteResult:
             detail="not an identity; proved by the smt route",
         )
     diff = difference(thm)
+    if isinstance(diff, sp.MatrixBase):
+        bad = [i for i, x in enumerate(diff) if x != 0]
+        if not bad:
+            return RouteResult(thm.name, "symbolic", "proved",
+                               detail=f"all {len(diff)} entries of lhs - rhs simplify to 0")
+        return RouteResult(thm.name, "symbolic", "failed", detail="lhs - rhs is nonzero in "
+                           + "; ".join(f"entry {i}: {diff[i]}" for i in bad))
     if diff == 0:
         return RouteResult(thm.name, "symbolic", "proved", detail="lhs - rhs simplifies to 0")
     return RouteResult(thm.name, "symbolic", "failed", detail=f"lhs - rhs = {diff}")
