@@ -259,7 +259,7 @@ def test_main_tex_is_self_contained_and_complete(derivs):
     doc = latexdoc.document(derivs, thms, {}, make(), figs,
                             [("exampleBias", "0.3", "example bias Delta")])
     assert "../" not in doc and "too long" not in doc
-    assert re.search(r"\\section\{Two estimators.*?\\includegraphics\[[^]]*\]"
+    assert re.search(r"\\section\{Two estimators.*?\\figurefit"
                      r"\{figures/mse_curves\.pdf\}.*?\\section", doc, re.S)
     assert "\\begin{figure}[H]" in doc and "\\section{Figures}" in doc
     packages = set(re.findall(r"\\usepackage\{([^}]*)\}", doc))

@@ -80,9 +80,8 @@ def _md_theorems(theorems: Sequence[Theorem], statuses: Mapping[str, Mapping[str
     if not results:
         out += ["No theorem is registered for this derivation.", ""]
     for t in results:
-        src = f" ({t.source})" if t.source else ""
-        out += [f"### `{t.name}`{src}: {summaries.get(t.name, 'unverified')}", "",
-                f"**{_title(t)}.** {md(t.statement)}", ""]
+        out += [f"### {md(_title(t))}: {summaries.get(t.name, 'unverified')}", "",
+                f"`{t.name}`. {md(t.statement)}", ""]
         asm = stated(t.assumptions, (*t.names, *names))
         if asm:
             out += ["Assumptions: " + ", ".join(f"${p.doprint(a)}$" for a in asm), ""]

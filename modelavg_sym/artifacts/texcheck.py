@@ -84,25 +84,9 @@ def compile_job(job: Job, passes: int = 2) -> list[str]:
             return [f"pdflatex failed: {' | '.join(errs[:3]) or proc.stdout[-500:]}"]
     log = (build / (Path(job.tex).stem + ".log")).read_text(encoding="utf-8", errors="replace")
     pdf = build / (Path(job.tex).stem + ".pdf")
-    if "\\includegraphics" in (job.cwd / job.tex).read_text(encoding="utf-8"):
-        pdf = _without_figures(job, build)
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
                           text=True, errors="replace", check=True).stdout
     return log_problems(log) + text_problems(text)
-
-
-def _without_figures(job: Job, build: Path) -> Path:
-    """The document once more with every ``\\includegraphics`` empty, for the text checks:
-    they are about the document's own text, and pdftotext reads the glyphs of matplotlib's
-    embedded Computer Modern (BaKoMa) fonts through their own encoding, where the minus
-    sign and tau come out as inverted exclamation and question marks."""
-    stem = Path(job.tex).stem + "_text"
-    code = (r"\AtBeginDocument{\renewcommand\includegraphics[2][]{}}"
-            rf"\input{{{job.tex}}}")
-    subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape",
-                    f"-jobname={stem}", f"-output-directory={build}", code], cwd=job.cwd,
-                   capture_output=True, text=True, errors="replace", timeout=600)
-    return build / f"{stem}.pdf"
 
 
 def equations_document(cls: tm.DocClass, stems: Sequence[str]) -> str:
