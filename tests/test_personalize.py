@@ -394,3 +394,12 @@ def test_readers_alone(tmp_path: Path) -> None:
     assert isinstance(got[0], NodeSummary) and got[0].line == 2
     with pytest.raises(DataError, match="line 2: node 'a' has only 1 value"):
         read_values_csv(_write(tmp_path, "node,value\na,1\n", "one.csv"))
+
+
+def test_line_by_line_reader_reports_too_few_nodes(tmp_path: Path) -> None:
+    """A value pandas refuses but Python's float takes ('1_0') sends the file to the
+    line-by-line reader; with one node it must say so, located at the last line."""
+    path = tmp_path / "one.csv"
+    path.write_text("node,value\na,1_0\na,2\n")
+    with pytest.raises(DataError, match=r"line 3"):
+        modelavg_sym.personalize(str(path))

@@ -246,7 +246,7 @@ def _read_values_slowly(name: str, i_node: int, i_value: int, node_col: str, val
 
     return _table_from_groups(np.frombuffer(codes, dtype=np.int64).astype(np.intp),
                               list(index), np.frombuffer(values, dtype=np.float64), locate,
-                              (f"{name}, line {last}", last), name)
+                              lambda: (f"{name}, line {last}", last), name)
 
 
 def _reason(exc: BaseException) -> str:
