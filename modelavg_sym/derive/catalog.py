@@ -130,6 +130,10 @@ def presentation(d: Derivation | str) -> Presentation:
     named quantities, a checked form per result and step, where lines.  A derivation
     without a registered presentation gets automatic forms for its scalar results."""
     name = d if isinstance(d, str) else d.name
+    if not isinstance(d, str) and d.presentation is not None:  # a setting file's own
+        pres = d.presentation()
+        assert isinstance(pres, Presentation)
+        return pres
     if name in PRESENTATIONS:
         return PRESENTATIONS[name]()
     if isinstance(d, str):

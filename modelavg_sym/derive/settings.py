@@ -248,6 +248,45 @@ class Setting:
     global_: RandomAffine
     target: int = 0
     notes: tuple[str, ...] = field(default=())
+    #: Standing assumptions beyond the symbols' own (relations such as n_0 < n_1), as
+    #: sympy relations; carried into :meth:`derivation` (a setting file declares them).
+    assumptions: tuple[sp.Basic, ...] = field(default=())
+    #: Further candidate estimators (name, estimator) for the N-estimator optimum.
+    candidates: tuple[tuple[str, RandomAffine], ...] = field(default=())
+    #: What the setting file asked for beyond the model (claims, Monte Carlo plan), as
+    #: plain data; empty for the settings built in Python.
+    options: Mapping[str, object] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        return (f"Setting({self.name!r}, nodes={len(self.population.n)}, "
+                f"random_means={self.population.spread is not None})")
+
+    def _repr_markdown_(self) -> str:
+        return (f"**{self.title}** (`{self.name}`): $s_L = {sp.latex(self.var_local)}$, "
+                f"$s_G = {sp.latex(self.var_global)}$, $c = {sp.latex(self.cov)}$, "
+                + (f"$\\Delta = {sp.latex(self.bias)}$" if self.population.spread is None
+                   else f"$E[\\Delta^2] = {sp.latex(self.bias_sq)}$"))
+
+    def _repr_latex_(self) -> str:
+        delta = (f"\\Delta &= {sp.latex(self.bias)}" if self.population.spread is None
+                 else f"\\operatorname{{E}}[\\Delta^{{2}}] &= {sp.latex(self.bias_sq)}")
+        return ("$\\begin{aligned} s_{L} &= " + sp.latex(self.var_local)
+                + " \\\\ s_{G} &= " + sp.latex(self.var_global)
+                + " \\\\ c &= " + sp.latex(self.cov) + " \\\\ " + delta
+                + " \\end{aligned}$")
+
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        """Every symbol of the setting (its nodes, estimators, candidates and assumptions),
+        sorted by name."""
+        pop = self.population
+        exprs: list[sp.Basic] = [*pop.n, *pop.var, *pop.mean, *self.assumptions]
+        exprs += [] if pop.spread is None else [pop.spread]
+        for est in (self.local, self.global_, *(e for _n, e in self.candidates)):
+            exprs += [est.const, *est.coeffs.values()]
+        free: set[sp.Symbol] = set()
+        for e in exprs:
+            free |= sp.sympify(e).free_symbols
+        return tuple(sorted(free, key=str))
 
     def _errors(self) -> tuple[RandomAffine, RandomAffine, RandomAffine, RandomAffine]:
         return self._split_errors
@@ -348,7 +387,7 @@ class Setting:
             Step("and the minimum mean squared error", MSE(A_STAR), results["min_mse"]),
         )
         return Derivation(name=f"setting_{self.name}", title=self.title, results=results,
-                          steps=steps, notes=self.notes)
+                          steps=steps, assumptions=self.assumptions, notes=self.notes)
 
 
 # --------------------------------------------------------------------------- named settings

@@ -94,7 +94,31 @@ class ReplicationCheck:
     arguments: tuple[sp.Symbol, ...]
 
 
-MonteCarlo = WeightSweep | ReplicationCheck
+@dataclass(frozen=True)
+class SettingSweep:
+    """Monte Carlo plan of a setting's theorem: simulate the setting's nodes at ``point``
+    (every sample drawn from ``distribution``, standardised to the node's mean and
+    per-sample variance; random node effects from the same family scaled to the spread),
+    form its local and global estimators, and compare the empirical MSE at the weights
+    ``ratios`` (multiples of a*, and a* itself) with the claim's left-hand side at
+    ``point``.
+
+    Attributes:
+        setting: the :class:`~modelavg_sym.derive.settings.Setting`.
+        point: exact values of every symbol of the setting.
+        distribution: a :mod:`modelavg_sym.simulation.distributions` spec.
+        ratios: weights relative to a*.
+        replications: replications (None: the profile's).
+    """
+
+    setting: Any
+    point: Mapping[sp.Symbol, sp.Rational]
+    distribution: str
+    ratios: tuple[float, ...]
+    replications: int | None = None
+
+
+MonteCarlo = WeightSweep | ReplicationCheck | SettingSweep
 
 
 @dataclass(frozen=True)
