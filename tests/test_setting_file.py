@@ -277,3 +277,22 @@ def test_reprs_are_short_and_render() -> None:
     assert d._repr_latex_().startswith("$\\begin{aligned}")
     assert "s_{L}" in SETTING._repr_latex_()
     assert "**" in SETTING._repr_markdown_()
+
+
+def test_theorem_and_route_result_reprs() -> None:
+    from modelavg_sym.theorems.settingfile import theorems
+    from modelavg_sym.verify import RouteResult
+
+    thm = theorems(SETTING, load_setting_derivation())[1]
+    assert repr(thm) == ("Theorem('setting_user_positive_weight_iff_local_variance', "
+                         "routes=['smt', 'rational'])")
+    assert thm._repr_latex_().startswith("$") and "Assumptions" in thm._repr_markdown_()
+    res = RouteResult(thm.name, "smt", "proved", detail="unsat")
+    assert repr(res) == f"RouteResult({thm.name!r}, 'smt', 'proved')"
+    assert "**proved**" in res._repr_markdown_()
+
+
+def load_setting_derivation():
+    from modelavg_sym.derive.settingfile import setting_derivation
+
+    return setting_derivation(SETTING)

@@ -169,6 +169,19 @@ class Theorem:
     names: tuple[Name, ...] = ()
     kind: Literal["result", "presentation"] = "result"
 
+    def __repr__(self) -> str:
+        return f"Theorem({self.name!r}, routes={list(self.routes)})"
+
+    def _repr_latex_(self) -> str:
+        shown = self.claim if self.display is None else self.display
+        return f"${sp.latex(shown)}$"
+
+    def _repr_markdown_(self) -> str:
+        asm = ", ".join(f"${sp.latex(x)}$" for x in self.assumptions) or "none"
+        shown = self.claim if self.display is None else self.display
+        return (f"**{self.name}** ({self.source or self.derivation}): {self.statement}\n\n"
+                f"$${sp.latex(shown)}$$\n\nAssumptions: {asm}.")
+
     @property
     def is_identity(self) -> bool:
         """True when the claim is an equation lhs = rhs (checked by simplification)."""
