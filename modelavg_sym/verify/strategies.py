@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -219,6 +220,31 @@ def _bounds(sym: sp.Symbol, relations: Sequence[sp.Basic], drawn: dict[sp.Symbol
     return lows, highs
 
 
+@cache
+def _drawing() -> dict[str, st.SearchStrategy[Fraction]]:
+    """The strategies :func:`setting_params` draws from, built once (building a
+    strategy costs far more than drawing from it)."""
+    def ratio(num: st.SearchStrategy[int], special: list[Fraction]
+              ) -> st.SearchStrategy[Fraction]:
+        # st.fractions flat-maps (a new strategy per draw): integer pairs are far cheaper
+        return st.one_of(st.sampled_from(special),
+                         st.builds(Fraction, num, st.integers(1, 50)))
+
+    return {"t": st.one_of(st.sampled_from([Fraction(1, 2), Fraction(1, 3)]),  # in (0, 1)
+                           st.builds(Fraction, st.integers(1, 49), st.just(50))),
+            "positive": ratio(st.integers(1, 1000), [Fraction(1), Fraction(1, 2),
+                                                      Fraction(3)]),
+            "rational": ratio(st.integers(-1000, 1000), [Fraction(0), Fraction(1),
+                                                          Fraction(-1), Fraction(1, 2)]),
+            "weight": ratio(st.integers(-200, 200), [Fraction(0), Fraction(1),
+                                                      Fraction(1, 2)])}
+
+
+@cache
+def _integers(first: int, last: int) -> st.SearchStrategy[int]:
+    return st.integers(first, last)
+
+
 @st.composite
 def setting_params(draw: st.DrawFn, setting: Any, extra: Sequence[sp.Symbol] = ()
                    ) -> dict[sp.Symbol, sp.Rational]:
@@ -244,6 +270,7 @@ def setting_params(draw: st.DrawFn, setting: Any, extra: Sequence[sp.Symbol] = (
             assert 0 <= a_star.subs(p) <= 1
     """
     out: dict[sp.Symbol, sp.Rational] = {}
+    strat = _drawing()
     relations = tuple(getattr(setting, "assumptions", ()))
     for sym in setting.symbols():
         lows, highs = _bounds(sym, relations, out)
@@ -262,11 +289,9 @@ def setting_params(draw: st.DrawFn, setting: Any, extra: Sequence[sp.Symbol] = (
                 last = first + 40
             if first > last:  # the relations leave no integer here: not a valid point
                 reject()
-            x = Fraction(draw(st.integers(first, last)))
+            x = Fraction(draw(_integers(first, last)))
         else:
-            t = draw(st.one_of(st.sampled_from([Fraction(1, 2), Fraction(1, 3)]),
-                               st.fractions(Fraction(1, 50), Fraction(49, 50),
-                                            max_denominator=50)))
+            t = draw(strat["t"])
             if lo is not None and hi is not None:
                 if hi[0] < lo[0] or (hi[0] == lo[0] and (lo[1] or hi[1])):
                         reject()
@@ -274,15 +299,15 @@ def setting_params(draw: st.DrawFn, setting: Any, extra: Sequence[sp.Symbol] = (
                     lo[0] + (hi[0] - lo[0]) * draw(st.sampled_from([Fraction(0), t,
                                                                     Fraction(1)])))
             elif lo is not None:
-                step = draw(_positive()) if lo[1] else abs(draw(rationals()))
+                step = draw(strat["positive"]) if lo[1] else abs(draw(strat["rational"]))
                 x = lo[0] + step
             elif hi is not None:
-                step = draw(_positive()) if hi[1] else abs(draw(rationals()))
+                step = draw(strat["positive"]) if hi[1] else abs(draw(strat["rational"]))
                 x = hi[0] - step
             else:
-                x = draw(rationals())
+                x = draw(strat["rational"])
         out[sym] = sp.Rational(x.numerator, x.denominator)
     for sym in extra:
-        x = draw(rationals(4))
+        x = draw(strat["weight"])
         out[sym] = sp.Rational(x.numerator, x.denominator)
     return out
