@@ -53,7 +53,7 @@ def test_readme_user_property_test_runs(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "three_clusters.toml").write_text(TOML[0])
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(PY[0], "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    exec(compile(PY[0], "README.md", "exec"), namespace)
     tests = [v for k, v in namespace.items() if k.startswith("test_") and callable(v)]
     assert len(tests) == 1
     tests[0]()
