@@ -296,3 +296,28 @@ def load_setting_derivation():
     from modelavg_sym.derive.settingfile import setting_derivation
 
     return setting_derivation(SETTING)
+
+
+def test_candidate_estimators_give_the_n_estimator_optimum() -> None:
+    from modelavg_sym import verify
+    from modelavg_sym.derive.settingfile import setting_derivation
+    from modelavg_sym.theorems.settingfile import theorems
+
+    setting = load_setting({
+        "nodes": {"count": 3, "n": "n_i", "var": "v", "mean": "mu", "spread": "sigma**2"},
+        "assumptions": {"positive": ["n_i", "v", "sigma"], "real": ["mu"]},
+        "estimators": {"global": "pooled(others)",
+                       "candidates": {"everyone": "uniform(all)"}}})
+    d = setting_derivation(setting)
+    weights = [d[f"nestimators_weight_{j}"] for j in range(3)]
+    assert sp.simplify(sum(weights) - 1) == 0
+    point = {s: v for s, v in zip(setting.symbols(),
+                                  [0, 2, 5, 9, 1, 1], strict=True)}  # mu, n_0..n_2, sigma, v
+    assert d["nestimators_min_mse"].subs(point) == sp.Rational(41, 108)
+    assert d["min_mse"].subs(point) == sp.Rational(79, 207)
+    # the minimum is w' M w at the derived weights
+    M = setting.second_moments().subs(point)
+    w = sp.Matrix([x.subs(point) for x in weights])
+    assert (w.T * M * w)[0, 0] == sp.Rational(41, 108)
+    thm = next(t for t in theorems(setting, d) if t.name.endswith("candidates_never_hurt"))
+    assert verify.run(thm, "smt", "ci").status == "proved"

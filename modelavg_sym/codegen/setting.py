@@ -82,6 +82,14 @@ def module_source(setting: Setting) -> str:
     d = setting.derivation(simplify=False)
     exprs = {k: sp.sympify(d[k]) for k in RESULTS if k in d.results}
     exprs["D"] = sp.sympify(d["D"])
+    docs = dict(RESULTS)
+    for key in d.results:
+        if key.startswith("nestimators_"):  # the candidates' optimum, when the file has some
+            exprs[key] = sp.sympify(d[key])
+            docs[key] = ("MSE(w*) of the best affine combination of all the estimators"
+                         if key.endswith("min_mse") else
+                         f"weight w*_{key.rsplit('_', 1)[1]} of the best affine combination "
+                         "(0: local, 1: global, then the candidates)")
     params = [p for p in setting.symbols() if p != a]
     names = [str(p) for p in params]
     for n in names:
@@ -91,7 +99,7 @@ def module_source(setting: Setting) -> str:
     out = [_PRELUDE.format(name=setting.name, title=setting.title.replace('"', "'"),
                            args=", ".join(names) or "none",
                            arg_tuple=repr(tuple(names)))]
-    for key, doc in RESULTS.items():
+    for key, doc in docs.items():
         if key not in exprs:
             continue
         e = exprs[key]

@@ -85,7 +85,8 @@ def numbers(source: str, name: str, values: dict[str, Fraction]) -> dict[str, Fr
     mod = _module(source, name)
     args = [values[n] for n in mod.ARGUMENTS]
     out: dict[str, Fraction | int] = {}
-    for key in RESULTS:
+    keys = [*RESULTS, *sorted(k for k in vars(mod) if k.startswith("nestimators_"))]
+    for key in keys:
         fn = getattr(mod, key, None)
         if fn is None or key in ("mse", "benefit"):
             continue

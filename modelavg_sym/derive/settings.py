@@ -354,6 +354,29 @@ class Setting:
         return even.subs({s_L: self.var_local, s_G: self.var_global, c: self.cov,
                           _DELTA_SQ: self.bias_sq}, simultaneous=True)
 
+    def second_moments(self) -> sp.Matrix:
+        """M_jk = E[(T_j - theta)(T_k - theta)] of the estimators T = (L, G, candidates...),
+        over sampling noise and random node means: E[e_j] E[e_k] + Cov(e_j, e_k)."""
+        theta = self.population.node_mean(self.target)
+        errs = [est - theta for est in (self.local, self.global_,
+                                        *(e for _n, e in self.candidates))]
+        t = self.population.table
+        return sp.Matrix(len(errs), len(errs), lambda j, k: sp.factor(
+            expectation(errs[j]) * expectation(errs[k]) + covariance(errs[j], errs[k], t)))
+
+    def candidate_optimum(self, simplify: bool = True) -> dict[str, sp.Basic]:
+        """The best affine combination of L, G and the candidate estimators (MATH.md
+        sec. 3: minimise w' M w subject to sum w = 1, M from :meth:`second_moments`):
+        ``nestimators_weight_<j>`` (j = 0 local, 1 global, 2.. the candidates in order)
+        and ``nestimators_min_mse``."""
+        opt = nestimators.affine_optimum(self.second_moments(), [0] * (2 + len(self.candidates)),
+                                         name=f"setting_{self.name}_candidates",
+                                         simplify=simplify)
+        out: dict[str, sp.Basic] = {f"nestimators_weight_{j}": opt[f"weight_{j}"]
+                                    for j in range(2 + len(self.candidates))}
+        out["nestimators_min_mse"] = opt["min_mse"]
+        return out
+
     def expected_mse(self, weight: sp.Expr = a) -> sp.Expr:
         """E[(theta_a - theta)^2] expanded directly from the population (no substitution)."""
         est = (1 - weight) * self.local + weight * self.global_
@@ -373,6 +396,8 @@ class Setting:
         for key in _CARRIED:
             e = self.substitute(base.results[key])
             results[key] = tidy(e) if simplify and key in _TIDY else e
+        if self.candidates:
+            results |= self.candidate_optimum(simplify)
         bias_step = (Step("and the bias of the global model", Delta, self.bias)
                      if self.population.spread is None else
                      Step("and its expected squared bias", Expect(Delta**2), self.bias_sq))

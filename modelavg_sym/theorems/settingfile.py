@@ -15,6 +15,8 @@ parameters, under its assumptions (the symbols' signs and the file's relations):
   or when the file's ``[claims] unit_interval`` asks for it;
 * ``optimum_beats_both`` (R3, R9): MSE(a*) <= MSE(0) and MSE(a*) <= MSE(1);
 * ``global_beats_local_iff_weight_above_half`` (R9): MSE(1) < MSE(0) iff a* > 1/2;
+* ``candidates_never_hurt`` (MATH.md sec. 3), when the file lists candidate estimators:
+  the best affine combination of all of them is never worse than MSE(a*);
 * ``presentation_setting_<name>``: every form on the setting's page equals the derived
   value (symbolic route).
 
@@ -33,12 +35,14 @@ from modelavg_sym.derive.display import A_STAR, MSE, THETA_A, Expect, Iff
 from modelavg_sym.derive.presentation import Name
 from modelavg_sym.derive.settings import Setting
 from modelavg_sym.symbols import a, s_L, theta
-from modelavg_sym.theorems.base import SettingSweep, Theorem, identity, validate
+from modelavg_sym.theorems.base import SettingSweep, Theorem, identity, shown, validate
 from modelavg_sym.theorems.presentation import display_pairs
 
 __all__ = ["setting_assumptions", "theorems"]
 
 _HALF = sp.Rational(1, 2)
+#: The minimum over all the estimators' affine combinations, as shown.
+MIN_ALL = shown(r"\operatorname{MSE}(w^{*})")
 
 
 def setting_assumptions(setting: Setting) -> tuple[sp.Basic, ...]:
@@ -137,6 +141,17 @@ def theorems(setting: Setting, d: Derivation) -> list[Theorem]:
         routes=("smt", "rational"), sampler=sampler(),
         false_variant=(hyp, sp.Equivalent(sp.Lt(m1, m0, evaluate=False),
                                           _gt(a_star, sp.Rational(1, 3)), evaluate=False))))
+    if "nestimators_min_mse" in d.results:
+        better = _le(d["nestimators_min_mse"], min_mse)
+        out.append(Theorem(
+            name=f"{pref}_candidates_never_hurt", source="MATH.md sec. 3", derivation=pref,
+            statement="Averaging over every candidate estimator is never worse than the "
+                      "optimal average of the local and global models.",
+            display=_le(MIN_ALL, MSE(A_STAR)),
+            names=(Name(MIN_ALL, d["nestimators_min_mse"]),),
+            assumptions=hyp, claim=better, variables=_variables(better, *hyp),
+            routes=("smt", "rational"), sampler=sampler(),
+            false_variant=(hyp, sp.Lt(d["nestimators_min_mse"], min_mse, evaluate=False))))
     out = [validate(t) for t in out]
     return [*out, presentation_theorem(d, out)]
 
