@@ -65,6 +65,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,8 @@ from modelavg_sym.derive.pageforms_setting import setting_presentation
 from modelavg_sym.derive.settings import Population, Setting
 from modelavg_sym.errors import DataError, InvalidParameterError
 
-__all__ = ["SettingFileError", "load_setting", "parse_setting", "setting_derivation"]
+__all__ = ["PACKAGE_SETTINGS", "SettingFileError", "load_setting", "package_setting",
+           "parse_setting", "setting_derivation"]
 
 #: Keys allowed in each table ("" is the top level), with their expected types.
 _SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
@@ -544,3 +546,18 @@ def setting_derivation(setting: Setting) -> Derivation:
     d = setting.derivation()
     pres = setting_presentation(setting, d)
     return replace(d, presentation=lambda: pres)
+
+
+#: The folder of the package's own setting files.
+PACKAGE_SETTINGS = Path(__file__).resolve().parents[1] / "settings"
+
+
+@cache
+def package_setting(name: str) -> Setting:
+    """The package's own setting ``name`` (``modelavg_sym/settings/<name>.toml``), read
+    through the same path as a user's file."""
+    path = PACKAGE_SETTINGS / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in PACKAGE_SETTINGS.glob("*.toml"))
+        raise InvalidParameterError("name", f"must be one of {known}", f"got {name!r}")
+    return load_setting(path)
