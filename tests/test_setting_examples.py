@@ -23,6 +23,11 @@ TOML = re.findall(r"```toml\n(.*?)```", SECTION, re.S)
 PY = re.findall(r"```py\n(.*?)```", SECTION, re.S)
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELAVG_CACHE_DIR", str(tmp_path / "cache"))
+
+
 def test_the_readme_shows_two_setting_files_and_one_user_test() -> None:
     assert len(TOML) == 2 and len(PY) == 1
 

@@ -77,8 +77,13 @@ def derived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
     path = root / "three_clusters.toml"
     path.write_text(THREE_CLUSTERS)
     out = root / "out"
-    rc = main(["derive", str(path), "--out", str(out)])
+    rc = main(["derive", str(path), "--out", str(out), "--no-cache"])
     return path, out, rc
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELAVG_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def _module(path: Path) -> ModuleType:
@@ -321,3 +326,34 @@ def test_candidate_estimators_give_the_n_estimator_optimum() -> None:
     assert (w.T * M * w)[0, 0] == sp.Rational(41, 108)
     thm = next(t for t in theorems(setting, d) if t.name.endswith("candidates_never_hurt"))
     assert verify.run(thm, "smt", "ci").status == "proved"
+
+
+def test_a_cached_run_writes_the_same_files_without_sympy(tmp_path: Path) -> None:
+    path = tmp_path / "correlated.toml"
+    path.write_text(CORRELATED)
+    cache = tmp_path / "store"
+    first, second = tmp_path / "first", tmp_path / "second"
+    args = ["--route", "symbolic", "--cache-dir", str(cache)]
+    assert main(["derive", str(path), "--out", str(first), *args]) == 0
+    code = ("import sys\nfrom modelavg_sym.cli import main\n"
+            f"rc = main(['derive', {str(path)!r}, '--out', {str(second)!r}, "
+            f"'--route', 'symbolic', '--cache-dir', {str(cache)!r}, '--numeric', 'n_0=1', "
+            "'n_1=1', 'v=1', 'mu=0'])\n"
+            "assert rc == 0 and 'sympy' not in sys.modules, rc\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "(-1/2)" in proc.stdout
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes()
+
+
+def test_the_command_spells_out_the_routes_and_profiles() -> None:
+    from modelavg_sym.commands.derive import PROFILE_NAMES, ROUTES
+    from modelavg_sym.theorems import ALL_ROUTES
+    from modelavg_sym.verify.profiles import PROFILES
+
+    assert ROUTES == ALL_ROUTES
+    assert set(PROFILE_NAMES) == set(PROFILES)

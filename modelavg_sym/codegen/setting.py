@@ -110,4 +110,7 @@ def module_source(setting: Setting) -> str:
             "    _one = Fraction(1)\n"
         out.append(f"\n\ndef {key}({sig}):\n    \"\"\"{doc}.\"\"\"\n{unpack}"
                    f"    return {printer.doprint(e)}\n")
+    point = [k for k in docs if k in exprs and k not in ("mse", "benefit")]
+    out.append(f"\n\n#: The functions of the setting's parameters alone (no weight).\n"
+               f"FUNCTIONS = {tuple(point)!r}\n")
     return "".join(out)
