@@ -111,6 +111,7 @@ def test_three_clusters_derive_and_verify_on_every_route(derived: tuple[Path, Pa
     # the page names the moments first, then writes a* through them
     assert page.index("{s_L} = ") < page.index("{a}^{*} = \\frac{{s_L}}{D}")
     assert "\\operatorname{E}[{\\Delta}^{2}]" in page
+    assert "see [latex](latex/)" in page and "reports/latex" not in page
     rec = json.loads((out / "setting_three_clusters.json").read_text())
     assert rec["name"] == "setting_three_clusters"
     for variant in ("", "-star", "-body"):

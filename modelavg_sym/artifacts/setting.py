@@ -71,6 +71,9 @@ def report_numbers(n_derivations: int, n_theorems: int, n_verified: int
 
 
 def _ours(text: str) -> bytes:
-    """``text`` naming the command that made it (the page generators name
-    ``regenerate``, which makes the package's own pages)."""
-    return text.replace("modelavg-sym regenerate", "modelavg-sym derive").encode()
+    """``text`` naming the command that made it and linking to ``latex/`` beside it (the
+    page generators name ``regenerate`` and ``reports/latex``, where the package's own
+    pages live)."""
+    return (text.replace("modelavg-sym regenerate", "modelavg-sym derive")
+            .replace("see [reports/latex](../reports/latex/)", "see [latex](latex/)")
+            .encode())
