@@ -358,3 +358,19 @@ def test_the_command_spells_out_the_routes_and_profiles() -> None:
 
     assert ROUTES == ALL_ROUTES
     assert set(PROFILE_NAMES) == set(PROFILES)
+
+
+def test_setting_monte_carlo_agrees_and_rejects_a_wrong_formula(tmp_path: Path) -> None:
+    from modelavg_sym.derive.settingfile import setting_derivation
+    from modelavg_sym.theorems.settingfile import theorems
+    from modelavg_sym.verify import montecarlo
+
+    path = tmp_path / "three_clusters.toml"
+    path.write_text(THREE_CLUSTERS)
+    setting = load_setting(path)
+    thm = theorems(setting, setting_derivation(setting))[0]
+    assert thm.montecarlo is not None and "montecarlo" in thm.routes
+    assert montecarlo.check(thm, "ci").status == "agreed"
+    # dropping the random-effects term E[Delta^2] from the MSE must be caught
+    wrong = thm.claim.lhs.subs(sp.Symbol("sigma", positive=True), 0)
+    assert montecarlo.check(thm, "ci", formula=wrong).status == "failed"
