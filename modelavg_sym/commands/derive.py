@@ -228,6 +228,9 @@ def _derive(args: argparse.Namespace) -> dict[str, Any]:
              f"{ok}/{len(records)} checks hold; {len(files)} files in {{out}}"]
     lines += [f"  {k:16s} {d[k]}" for k in ("var_local", "var_global", "cov", "bias_sq",
                                               "optimal_weight")]
+    if not any("montecarlo" in t.routes for t in thms):
+        lines.append("  (Monte Carlo route not run: the file gives no [montecarlo] values "
+                     "to simulate at)")
     messages = []
     for res in failures:
         ce = res.extra.get("counterexample")
