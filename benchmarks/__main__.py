@@ -34,6 +34,7 @@ SCRIPTS: tuple[tuple[str, str, str | None], ...] = (
     ("simulation", "benchmarks.bench_simulation", None),
     ("nestimators", "benchmarks.bench_nestimators", None),
     ("regenerate", "benchmarks.bench_regenerate", None),
+    ("derive", "benchmarks.bench_derive", None),
     ("tests", "benchmarks.bench_tests", "tests"),
 )
 

@@ -9,6 +9,8 @@ The numeric API is compiled from expressions derived by :mod:`modelavg_sym.deriv
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelavg_sym.errors import DataError, InvalidParameterError, UndefinedOptimumError
 from modelavg_sym.numeric.api import beneficial_interval, benefit, min_mse, mse, optimal_weight
 from modelavg_sym.numeric.multivariate import (
@@ -20,6 +22,17 @@ from modelavg_sym.numeric.personalize import personalize
 
 __version__ = "0.1.0"
 
+
+def load_setting(source: Any) -> Any:
+    """Read a setting file (a path to TOML, or a mapping of the same shape) into a
+    :class:`~modelavg_sym.derive.settings.Setting`: its s_L, s_G, c, Delta (E[Delta^2])
+    and ``derivation()`` are derived by linearity.  Raises
+    :class:`~modelavg_sym.derive.settingfile.SettingFileError` (a ValueError) naming the
+    file, line and key of a malformed file.  Imports sympy (only when called)."""
+    from modelavg_sym.derive.settingfile import load_setting as _load
+
+    return _load(source)
+
 __all__ = [
     "DataError",
     "InvalidParameterError",
@@ -27,6 +40,7 @@ __all__ = [
     "__version__",
     "beneficial_interval",
     "benefit",
+    "load_setting",
     "matrix_optimal_weight",
     "min_mse",
     "mse",

@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "personalize": ("modelavg_sym.commands.personalize",
                     "personalized estimate of every node's mean from per-node data: local, "
                     "global, estimated weight, estimate and estimated MSE"),
+    "derive": ("modelavg_sym.commands.derive",
+               "derive, verify and typeset your own setting file (SETTING.toml): page, "
+               "theorems on every route, LaTeX, numeric module; exit 1 with a "
+               "counterexample when a claim fails"),
     "verify": ("modelavg_sym.commands.verify",
                "run every verification route (symbolic, smt, rational, float, montecarlo) on "
                "every registered theorem and print the table; exit 1 if any check fails"),

@@ -26,6 +26,7 @@ from modelavg_sym.derive import settings as S
 from modelavg_sym.derive.core import Derivation, Step, independent, two_estimator
 from modelavg_sym.derive.estimated import estimated_weights
 from modelavg_sym.derive.presentation import Presentation
+from modelavg_sym.derive.settingfile import package_setting
 
 DerivationFn = Callable[[], Derivation]
 
@@ -48,9 +49,9 @@ def merge(name: str, title: str, parts: Sequence[tuple[str, Derivation]]) -> Der
 def pooled_settings() -> tuple[S.Setting, S.Setting]:
     """The global model pooled over the two other nodes (``other_nodes``) and over all
     three nodes (``pooled_with_local``), for symbolic sizes n_i, variances v_i and means
-    mu_i (:func:`modelavg_sym.derive.settings.node_symbols` with K = 2)."""
-    n, v, m = S.node_symbols(2)
-    return S.other_nodes(n, v, m), S.pooled_with_local(n, v, m)
+    mu_i: the package's own setting files ``modelavg_sym/settings/<name>.toml``, read
+    like a user's (:func:`modelavg_sym.derive.settingfile.package_setting`)."""
+    return package_setting("other_nodes"), package_setting("pooled_with_local")
 
 
 @cache
@@ -130,6 +131,10 @@ def presentation(d: Derivation | str) -> Presentation:
     named quantities, a checked form per result and step, where lines.  A derivation
     without a registered presentation gets automatic forms for its scalar results."""
     name = d if isinstance(d, str) else d.name
+    if not isinstance(d, str) and d.presentation is not None:  # a setting file's own
+        pres = d.presentation()
+        assert isinstance(pres, Presentation)
+        return pres
     if name in PRESENTATIONS:
         return PRESENTATIONS[name]()
     if isinstance(d, str):

@@ -14,7 +14,7 @@ coefficient, and so on.  Nothing below types a finished formula in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -55,6 +55,10 @@ class Derivation:
         steps: the derivation's key steps, for the Markdown pages.
         assumptions: the standing assumptions, as sympy relations.
         notes: extra sentences.
+        presentation: how the derivation is shown, for one made outside the catalog (a
+            setting file's): a function returning its
+            :class:`~modelavg_sym.derive.presentation.Presentation`; ``None`` for the
+            catalog's (:func:`modelavg_sym.derive.catalog.presentation`).
     """
 
     name: str
@@ -63,9 +67,26 @@ class Derivation:
     steps: tuple[Step, ...] = ()
     assumptions: tuple[sp.Basic, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    presentation: Callable[[], object] | None = field(default=None, compare=False, repr=False)
 
     def __getitem__(self, key: str) -> sp.Basic:
         return self.results[key]
+
+    def __repr__(self) -> str:
+        return f"Derivation({self.name!r}, {len(self.results)} results, {len(self.steps)} steps)"
+
+    def _repr_markdown_(self) -> str:
+        lines = [f"**{self.title}** (`{self.name}`)", ""]
+        lines += [f"- {s.text}: ${sp.latex(s.lhs)} = {sp.latex(s.rhs)}$" for s in self.steps]
+        if not self.steps:
+            lines += [f"- `{k}`: ${sp.latex(v)}$" for k, v in self.results.items()]
+        return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        rows = [f"{sp.latex(s.lhs)} &= {sp.latex(s.rhs)}" for s in self.steps] or [
+            "\\text{" + k.replace("_", "\\_") + f"}} &= {sp.latex(v)}"
+            for k, v in self.results.items()]
+        return "$\\begin{aligned} " + " \\\\ ".join(rows) + " \\end{aligned}$"
 
 
 def _two_estimator_model(

@@ -248,6 +248,45 @@ class Setting:
     global_: RandomAffine
     target: int = 0
     notes: tuple[str, ...] = field(default=())
+    #: Standing assumptions beyond the symbols' own (relations such as n_0 < n_1), as
+    #: sympy relations; carried into :meth:`derivation` (a setting file declares them).
+    assumptions: tuple[sp.Basic, ...] = field(default=())
+    #: Further candidate estimators (name, estimator) for the N-estimator optimum.
+    candidates: tuple[tuple[str, RandomAffine], ...] = field(default=())
+    #: What the setting file asked for beyond the model (claims, Monte Carlo plan), as
+    #: plain data; empty for the settings built in Python.
+    options: Mapping[str, object] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        return (f"Setting({self.name!r}, nodes={len(self.population.n)}, "
+                f"random_means={self.population.spread is not None})")
+
+    def _repr_markdown_(self) -> str:
+        return (f"**{self.title}** (`{self.name}`): $s_L = {sp.latex(self.var_local)}$, "
+                f"$s_G = {sp.latex(self.var_global)}$, $c = {sp.latex(self.cov)}$, "
+                + (f"$\\Delta = {sp.latex(self.bias)}$" if self.population.spread is None
+                   else f"$E[\\Delta^2] = {sp.latex(self.bias_sq)}$"))
+
+    def _repr_latex_(self) -> str:
+        delta = (f"\\Delta &= {sp.latex(self.bias)}" if self.population.spread is None
+                 else f"\\operatorname{{E}}[\\Delta^{{2}}] &= {sp.latex(self.bias_sq)}")
+        return ("$\\begin{aligned} s_{L} &= " + sp.latex(self.var_local)
+                + " \\\\ s_{G} &= " + sp.latex(self.var_global)
+                + " \\\\ c &= " + sp.latex(self.cov) + " \\\\ " + delta
+                + " \\end{aligned}$")
+
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        """Every symbol of the setting (its nodes, estimators, candidates and assumptions),
+        sorted by name."""
+        pop = self.population
+        exprs: list[sp.Basic] = [*pop.n, *pop.var, *pop.mean, *self.assumptions]
+        exprs += [] if pop.spread is None else [pop.spread]
+        for est in (self.local, self.global_, *(e for _n, e in self.candidates)):
+            exprs += [est.const, *est.coeffs.values()]
+        free: set[sp.Symbol] = set()
+        for e in exprs:
+            free |= sp.sympify(e).free_symbols
+        return tuple(sorted(free, key=str))
 
     def _errors(self) -> tuple[RandomAffine, RandomAffine, RandomAffine, RandomAffine]:
         return self._split_errors
@@ -315,6 +354,29 @@ class Setting:
         return even.subs({s_L: self.var_local, s_G: self.var_global, c: self.cov,
                           _DELTA_SQ: self.bias_sq}, simultaneous=True)
 
+    def second_moments(self) -> sp.Matrix:
+        """M_jk = E[(T_j - theta)(T_k - theta)] of the estimators T = (L, G, candidates...),
+        over sampling noise and random node means: E[e_j] E[e_k] + Cov(e_j, e_k)."""
+        theta = self.population.node_mean(self.target)
+        errs = [est - theta for est in (self.local, self.global_,
+                                        *(e for _n, e in self.candidates))]
+        t = self.population.table
+        return sp.Matrix(len(errs), len(errs), lambda j, k: sp.factor(
+            expectation(errs[j]) * expectation(errs[k]) + covariance(errs[j], errs[k], t)))
+
+    def candidate_optimum(self, simplify: bool = True) -> dict[str, sp.Basic]:
+        """The best affine combination of L, G and the candidate estimators (MATH.md
+        sec. 3: minimise w' M w subject to sum w = 1, M from :meth:`second_moments`):
+        ``nestimators_weight_<j>`` (j = 0 local, 1 global, 2.. the candidates in order)
+        and ``nestimators_min_mse``."""
+        opt = nestimators.affine_optimum(self.second_moments(), [0] * (2 + len(self.candidates)),
+                                         name=f"setting_{self.name}_candidates",
+                                         simplify=simplify)
+        out: dict[str, sp.Basic] = {f"nestimators_weight_{j}": opt[f"weight_{j}"]
+                                    for j in range(2 + len(self.candidates))}
+        out["nestimators_min_mse"] = opt["min_mse"]
+        return out
+
     def expected_mse(self, weight: sp.Expr = a) -> sp.Expr:
         """E[(theta_a - theta)^2] expanded directly from the population (no substitution)."""
         est = (1 - weight) * self.local + weight * self.global_
@@ -334,6 +396,8 @@ class Setting:
         for key in _CARRIED:
             e = self.substitute(base.results[key])
             results[key] = tidy(e) if simplify and key in _TIDY else e
+        if self.candidates:
+            results |= self.candidate_optimum(simplify)
         bias_step = (Step("and the bias of the global model", Delta, self.bias)
                      if self.population.spread is None else
                      Step("and its expected squared bias", Expect(Delta**2), self.bias_sq))
@@ -348,7 +412,7 @@ class Setting:
             Step("and the minimum mean squared error", MSE(A_STAR), results["min_mse"]),
         )
         return Derivation(name=f"setting_{self.name}", title=self.title, results=results,
-                          steps=steps, notes=self.notes)
+                          steps=steps, assumptions=self.assumptions, notes=self.notes)
 
 
 # --------------------------------------------------------------------------- named settings

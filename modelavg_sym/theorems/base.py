@@ -94,7 +94,31 @@ class ReplicationCheck:
     arguments: tuple[sp.Symbol, ...]
 
 
-MonteCarlo = WeightSweep | ReplicationCheck
+@dataclass(frozen=True)
+class SettingSweep:
+    """Monte Carlo plan of a setting's theorem: simulate the setting's nodes at ``point``
+    (every sample drawn from ``distribution``, standardised to the node's mean and
+    per-sample variance; random node effects from the same family scaled to the spread),
+    form its local and global estimators, and compare the empirical MSE at the weights
+    ``ratios`` (multiples of a*, and a* itself) with the claim's left-hand side at
+    ``point``.
+
+    Attributes:
+        setting: the :class:`~modelavg_sym.derive.settings.Setting`.
+        point: exact values of every symbol of the setting.
+        distribution: a :mod:`modelavg_sym.simulation.distributions` spec.
+        ratios: weights relative to a*.
+        replications: replications (None: the profile's).
+    """
+
+    setting: Any
+    point: Mapping[sp.Symbol, sp.Rational]
+    distribution: str
+    ratios: tuple[float, ...]
+    replications: int | None = None
+
+
+MonteCarlo = WeightSweep | ReplicationCheck | SettingSweep
 
 
 @dataclass(frozen=True)
@@ -144,6 +168,19 @@ class Theorem:
     display: sp.Basic | None = None
     names: tuple[Name, ...] = ()
     kind: Literal["result", "presentation"] = "result"
+
+    def __repr__(self) -> str:
+        return f"Theorem({self.name!r}, routes={list(self.routes)})"
+
+    def _repr_latex_(self) -> str:
+        shown = self.claim if self.display is None else self.display
+        return f"${sp.latex(shown)}$"
+
+    def _repr_markdown_(self) -> str:
+        asm = ", ".join(f"${sp.latex(x)}$" for x in self.assumptions) or "none"
+        shown = self.claim if self.display is None else self.display
+        return (f"**{self.name}** ({self.source or self.derivation}): {self.statement}\n\n"
+                f"$${sp.latex(shown)}$$\n\nAssumptions: {asm}.")
 
     @property
     def is_identity(self) -> bool:

@@ -28,6 +28,7 @@ from modelavg_sym.derive.display import A_STAR, MSE, THETA_A, Expect, SqNorm, Tr
 from modelavg_sym.derive.display import D as D_
 from modelavg_sym.derive.pageforms_more import C_M, S_G_M, S_L_M, N
 from modelavg_sym.derive.presentation import Name
+from modelavg_sym.derive.settingfile import package_setting
 from modelavg_sym.symbols import Delta, a, base_assumptions, c, s_G, s_L, theta
 from modelavg_sym.theorems.base import Theorem, identity, shown
 
@@ -76,7 +77,7 @@ def _settings_theorems() -> list[Theorem]:
     excl, incl = pooled_settings()
     dinc, dexc = incl.derivation(), excl.derivation()
     pos = _positivity((*n, *v))
-    known = S.known_global_random_bias(n[0], v[0]).derivation()
+    known = package_setting("known_global_random_bias").derivation()
     sl = v[0] / n[0]
     dk_n = sp.symbols("n_0:3", positive=True)
     dk = S.donahue_kleinberg(dk_n)

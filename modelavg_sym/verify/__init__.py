@@ -39,6 +39,18 @@ class RouteResult:
     examples: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return f"RouteResult({self.theorem!r}, {self.route!r}, {self.status!r})"
+
+    def _repr_markdown_(self) -> str:
+        return (f"`{self.theorem}` on the **{self.route}** route: **{self.status}**"
+                + (f" ({self.detail})" if self.detail else ""))
+
+    def _repr_latex_(self) -> str:
+        name = self.theorem.replace("_", "\\_")
+        return (f"$\\texttt{{{name}}}$: {self.route} route, "
+                f"\\textbf{{{self.status}}}")
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         extra = d.pop("extra")

@@ -14,6 +14,8 @@ Bonferroni-corrected for the number of comparisons (confidence 99.9% overall).
   s_G, Delta, c, and compared with the empirical MSE or benefit.  A plan marked
   ``positive`` (``headline_positive_weight_helps``, c = 0) is also a sign claim: at
   a = r a* with 0 < r < 2 the empirical benefit must be significantly positive.
+* :class:`~modelavg_sym.theorems.SettingSweep` (a setting file's theorems): the setting's
+  own nodes simulated at a point (:mod:`modelavg_sym.verify.montecarlo_setting`).
 * :class:`~modelavg_sym.theorems.ReplicationCheck` (estimated-weight theorems): two
   independent sets of R replications per scenario (:class:`~modelavg_sym.theorems.Replications`);
   the theorem's per-replication statistic must have mean 0 within its standard error.
@@ -35,7 +37,13 @@ from modelavg_sym.simulation.engine import simulate
 from modelavg_sym.simulation.model import SimulationSetup
 from modelavg_sym.simulation.stats import SimulationResult, z_value
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
-from modelavg_sym.theorems import ReplicationCheck, Replications, Theorem, WeightSweep
+from modelavg_sym.theorems import (
+    ReplicationCheck,
+    Replications,
+    SettingSweep,
+    Theorem,
+    WeightSweep,
+)
 from modelavg_sym.verify import RouteResult
 from modelavg_sym.verify.profiles import PROFILES
 
@@ -91,6 +99,10 @@ def check(thm: Theorem, profile: str = "ci", formula: sp.Expr | None = None,
         return _sweep(thm, plan, profile, formula, scenarios)
     if isinstance(plan, ReplicationCheck):
         return _replications(thm, plan, profile, formula, scenarios)
+    if isinstance(plan, SettingSweep):
+        from modelavg_sym.verify import montecarlo_setting
+
+        return montecarlo_setting.check(thm, plan, profile, formula)
     return RouteResult(thm.name, "montecarlo", "not-applicable",
                        detail="no Monte Carlo plan for this theorem")
 

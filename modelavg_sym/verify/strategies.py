@@ -20,9 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
+from hypothesis import reject
 from hypothesis import strategies as st
 
 from modelavg_sym.derive.multivariate import difference_second_moment, symbolic_matrices
@@ -188,3 +191,123 @@ def float_weights() -> st.SearchStrategy[float]:
         st.sampled_from([0.0, 1.0, 0.5, -1.0, 2.0]),
         _magnitude(-6, 3).flatmap(lambda m: st.sampled_from([m, -m])),
     )
+
+
+def _bounds(sym: sp.Symbol, relations: Sequence[sp.Basic], drawn: dict[sp.Symbol, sp.Rational]
+            ) -> tuple[list[tuple[Fraction, bool]], list[tuple[Fraction, bool]]]:
+    """(lower, upper) bounds on ``sym`` from the relations whose other side is known:
+    (value, strict) pairs."""
+    lows: list[tuple[Fraction, bool]] = []
+    highs: list[tuple[Fraction, bool]] = []
+    for rel in relations:
+        lhs, rhs = rel.lhs, rel.rhs
+        op = rel.rel_op
+        if op in (">", ">="):
+            lhs, rhs, op = rhs, lhs, {">": "<", ">=": "<="}[op]
+        strict = op == "<"
+        if lhs == sym:  # sym < rhs
+            other = rhs.subs(drawn) if not rhs.is_Rational else rhs
+            if other.is_Rational:
+                highs.append((Fraction(int(other.p), int(other.q)), strict))
+        elif rhs == sym:  # lhs < sym
+            other = lhs.subs(drawn) if not lhs.is_Rational else lhs
+            if other.is_Rational:
+                lows.append((Fraction(int(other.p), int(other.q)), strict))
+    if sym.is_positive:
+        lows.append((Fraction(0), True))
+    elif sym.is_nonnegative:
+        lows.append((Fraction(0), False))
+    return lows, highs
+
+
+@cache
+def _drawing() -> dict[str, st.SearchStrategy[Fraction]]:
+    """The strategies :func:`setting_params` draws from, built once (building a
+    strategy costs far more than drawing from it)."""
+    def ratio(num: st.SearchStrategy[int], special: list[Fraction]
+              ) -> st.SearchStrategy[Fraction]:
+        # st.fractions flat-maps (a new strategy per draw): integer pairs are far cheaper
+        return st.one_of(st.sampled_from(special),
+                         st.builds(Fraction, num, st.integers(1, 50)))
+
+    return {"t": st.one_of(st.sampled_from([Fraction(1, 2), Fraction(1, 3)]),  # in (0, 1)
+                           st.builds(Fraction, st.integers(1, 49), st.just(50))),
+            "positive": ratio(st.integers(1, 1000), [Fraction(1), Fraction(1, 2),
+                                                      Fraction(3)]),
+            "rational": ratio(st.integers(-1000, 1000), [Fraction(0), Fraction(1),
+                                                          Fraction(-1), Fraction(1, 2)]),
+            "weight": ratio(st.integers(-200, 200), [Fraction(0), Fraction(1),
+                                                      Fraction(1, 2)])}
+
+
+@cache
+def _integers(first: int, last: int) -> st.SearchStrategy[int]:
+    return st.integers(first, last)
+
+
+@st.composite
+def setting_params(draw: st.DrawFn, setting: Any, extra: Sequence[sp.Symbol] = ()
+                   ) -> dict[sp.Symbol, sp.Rational]:
+    """Exact values for every symbol of ``setting`` (a
+    :class:`~modelavg_sym.derive.settings.Setting`, e.g. from
+    :func:`modelavg_sym.load_setting`) that satisfy its assumptions by construction:
+    positive symbols > 0, nonnegative >= 0, integer ones integers, and every relation
+    ``x < y`` (<=, >, >=; each side a symbol or a number) -- each symbol is drawn, in name
+    order, inside the bounds its sign and the relations with already drawn symbols
+    give it.  ``extra`` symbols (the weight ``a``, say) get any rational in [-4, 4].
+
+    A user's own property test::
+
+        from hypothesis import given
+        from modelavg_sym import load_setting
+        from modelavg_sym.verify.strategies import setting_params
+
+        setting = load_setting("my_setting.toml")
+        a_star = setting.derivation()["optimal_weight"]
+
+        @given(setting_params(setting))
+        def test_optimal_weight_between_0_and_1(p):
+            assert 0 <= a_star.subs(p) <= 1
+    """
+    out: dict[sp.Symbol, sp.Rational] = {}
+    strat = _drawing()
+    relations = tuple(getattr(setting, "assumptions", ()))
+    for sym in setting.symbols():
+        lows, highs = _bounds(sym, relations, out)
+        lo = max(lows, key=lambda b: (b[0], b[1])) if lows else None
+        hi = min(highs, key=lambda b: (b[0], not b[1])) if highs else None
+        if sym.is_integer:
+            first = (None if lo is None else
+                     math.floor(lo[0]) + 1 if lo[1] else math.ceil(lo[0]))
+            last = (None if hi is None else
+                    math.ceil(hi[0]) - 1 if hi[1] else math.floor(hi[0]))
+            if first is None and last is None:
+                first = -20
+            if first is None:
+                first = last - 40  # type: ignore[operator]
+            if last is None:
+                last = first + 40
+            if first > last:  # the relations leave no integer here: not a valid point
+                reject()
+            x = Fraction(draw(_integers(first, last)))
+        else:
+            t = draw(strat["t"])
+            if lo is not None and hi is not None:
+                if hi[0] < lo[0] or (hi[0] == lo[0] and (lo[1] or hi[1])):
+                        reject()
+                x = lo[0] + (hi[0] - lo[0]) * t if (lo[1] or hi[1]) else (
+                    lo[0] + (hi[0] - lo[0]) * draw(st.sampled_from([Fraction(0), t,
+                                                                    Fraction(1)])))
+            elif lo is not None:
+                step = draw(strat["positive"]) if lo[1] else abs(draw(strat["rational"]))
+                x = lo[0] + step
+            elif hi is not None:
+                step = draw(strat["positive"]) if hi[1] else abs(draw(strat["rational"]))
+                x = hi[0] - step
+            else:
+                x = draw(strat["rational"])
+        out[sym] = sp.Rational(x.numerator, x.denominator)
+    for sym in extra:
+        x = draw(strat["weight"])
+        out[sym] = sp.Rational(x.numerator, x.denominator)
+    return out
