@@ -29,7 +29,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 import modelavg_sym as m
@@ -90,6 +90,19 @@ def bits(x: float) -> bytes:
     return struct.pack("<d", x)
 
 
+class Misrounded(AssertionError):
+    """A value that is not the correctly rounded reference (bit for bit)."""
+
+    def __init__(self, where: tuple[object, ...], got: float, want: float) -> None:
+        super().__init__(f"{where}: got {got!r}, want {want!r}")
+        self.got, self.want = got, want
+
+
+def same_bits(where: tuple[object, ...], got: float, want: float) -> None:
+    if bits(got) != bits(want):
+        raise Misrounded(where, got, want)
+
+
 def call(name: str, w, vl, vg, b, c):
     fn = api.API[name]
     out = fn(w, vl, vg, b, c) if name in WEIGHTED else fn(vl, vg, b, c)
@@ -106,7 +119,7 @@ def expect_scalar(name: str, p: tuple[float, ...]) -> float | None:
         if name == "beneficial_interval":  # (min(0, 2a*), max(0, 2a*)): the high end, and
             want = max(0.0, want) + 0.0  # an end at zero is +0.0
         assert type(got) is float
-        assert bits(got) == bits(want), (name, p, got, want)
+        same_bits((name, p), got, want)
         return want
     err = {"invalid": InvalidParameterError, "undefined": UndefinedOptimumError,
            "overflow": InvalidParameterError}[kind]
@@ -133,7 +146,7 @@ def check_batch(points: list[tuple[float, ...]], backends: tuple[str, ...]) -> N
             with backend(be):
                 got = call(name, *cols)
             for j, i in enumerate(ok):
-                assert bits(float(got[j])) == bits(want[i]), (be, name, points[i], got[j])
+                same_bits((be, name, points[i]), float(got[j]), want[i])
 
 
 class backend:
@@ -256,9 +269,13 @@ POINTS = st.one_of(wide(), cancelling(), boundary(), near_optimum(), extreme(),
                    tiny_difference())
 
 
+#: Examples per property outside ``thorough`` (the CI budget): about 6,000 points per
+#: function and property, a few seconds each.
+CI_EXAMPLES = 300
 #: Batches of 100 points (thorough) are large examples by hypothesis' measure, by design.
 BIG = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example,
-                                      HealthCheck.data_too_large])
+                                      HealthCheck.data_too_large],
+               **({} if THOROUGH else {"max_examples": CI_EXAMPLES}))
 
 
 @BIG
@@ -572,3 +589,43 @@ def test_cli_numbers_in_range(capsys):
                  "--cov", "-1e-3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["optimal_weight"] == m.optimal_weight(1.0, 0.5, 1e-310, -1e-3)
+
+
+# --------------------------------------------------------------------------- the suite can fail
+
+#: Plain float evaluations of the definitions (hand-written here, as the mutants): what a
+#: straightforward implementation computes, off by an ulp or more on many inputs.
+PLAIN_FLOAT = {
+    "optimal_weight": lambda vl, vg, b, c: (vl - c) / (vl + vg - 2 * c + b * b),
+    "min_mse": lambda vl, vg, b, c: vl - (vl - c) ** 2 / (vl + vg - 2 * c + b * b),
+    "mse": lambda w, vl, vg, b, c: (1 - w) ** 2 * vl + w * w * (vg + b * b)
+    + 2 * w * (1 - w) * c,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_FLOAT))
+def test_suite_catches_a_plain_float_evaluation(name, monkeypatch):
+    """The property of this module fails on a mutant that validates like the API (so the
+    error cases still pass) but returns the plain float evaluation: it is able to fail."""
+    real = api.API[name]
+
+    def mutant(*args):
+        real(*args)  # the API's validation and errors
+        if any(np.ndim(x) for x in args):
+            with np.errstate(all="ignore"):
+                return PLAIN_FLOAT[name](*(np.asarray(x, dtype=float) for x in args))
+        return float(PLAIN_FLOAT[name](*(float(x) for x in args)))
+
+    monkeypatch.setitem(api.API, name, mutant)
+
+    @settings(max_examples=200, database=None, derandomize=True,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(st.lists(POINTS, min_size=1, max_size=BATCH))
+    def prop(points):
+        check_batch(points, ("numpy",))
+
+    with pytest.raises(Misrounded, match=name) as exc:
+        prop()
+    got, want = exc.value.got, exc.value.want
+    assert got != want and math.isfinite(got)
+    print(name, "caught:", exc.value, f"{abs(got - want) / math.ulp(want):.0f} ulp")
