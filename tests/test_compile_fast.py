@@ -316,12 +316,14 @@ def test_scalar_types_and_values():
         assert type(val) is float
     assert c.benefit(0.7, 1.0, 1.0, 0.0, 1.0) == 0.0
     assert c.optimal_weight(10**400 // 10**399, 0.5, 0.3) == c.optimal_weight(10.0, 0.5, 0.3)
+    # beyond float64's range, exactly: 10^400 / (10^400 + 1) rounds to 1.0
+    assert c.optimal_weight(10**400, 1.0, 0.0, 0.0) == float(Fraction(10**400, 10**400 + 1))
 
 
 @pytest.mark.parametrize("bad,param", [
     ((-1.0, 1.0, 0.0, 0.0), "var_local"), ((1.0, math.nan, 0.0, 0.0), "var_global"),
     ((1.0, 1.0, math.inf, 0.0), "bias"), ((1.0, 1.0, 0.0, 1.5), "cov"),
-    ((10**400, 1.0, 0.0, 0.0), "var_local"),
+    (("1", 1.0, 0.0, 0.0), "var_local"), ((1.0, 1.0, True, 0.0), "bias"),
 ])
 def test_scalar_fast_path_errors(bad, param):
     with pytest.raises(InvalidParameterError) as exc:

@@ -396,13 +396,35 @@ def test_non_numbers_rejected(bad):
     assert isinstance(exc.value, ValueError)
 
 
-@pytest.mark.parametrize("big", [10**400, Fraction(10**400), -10**400, np.longdouble("1e400")
-                                 if np.finfo(np.longdouble).max > 1e400 else 10**309])
-def test_outside_float64_range(big):
+BIGS = [10**400, Fraction(10**400), np.longdouble("1e400")
+        if np.finfo(np.longdouble).max > 1e400 else 10**309]
+
+
+@pytest.mark.parametrize("big", BIGS)
+def test_inputs_beyond_float64_range_taken_exactly(big):
+    """An input beyond float64's range is exact like any other: a representable result is
+    returned, correctly rounded; one outside float64's range is an error naming it."""
+    x = Fraction(big.as_integer_ratio()[0], big.as_integer_ratio()[1]) \
+        if isinstance(big, np.floating) else Fraction(big)
+    assert m.optimal_weight(big, big, 0) == 0.5
+    assert m.optimal_weight(big, 1, 0, 1) == float((x - 1) / (x + 1 - 2))
+    assert m.optimal_weight(np.array([big, 1], dtype=object), 1.0, 0.0).tolist() == [
+        float(x / (x + 1)), 0.5]
     with pytest.raises(InvalidParameterError, match="float64 range") as exc:
-        m.mse(0.5, 1.0, 1.0, big)
-    assert exc.value.parameter == "bias"
-    assert len(str(exc.value)) < 200  # the value is not echoed in full
+        m.mse(0.5, 1.0, 1.0, big)  # (1 + big^2) / 4 overflows
+    assert "bias" in exc.value.parameter and "overflows" in str(exc.value)
+    assert len(str(exc.value)) < 300  # the value is not echoed in full
+    with pytest.raises(InvalidParameterError, match="float64 range"):
+        m.min_mse(big, big, 0)  # big / 2
+
+
+def test_tiny_fraction_is_not_reported_as_d_zero():
+    """Fraction(1, 10**400) is not 0: D = 2 * 10^-400 > 0, so a* = 1/2 (issue 12, 7)."""
+    tiny = Fraction(1, 10**400)
+    assert m.min_mse(tiny, tiny, 0) == 0.0  # exact value 10^-400 / 2: rounds to 0
+    assert m.optimal_weight(tiny, tiny, 0) == 0.5
+    with pytest.raises(InvalidParameterError, match="var_local"):
+        m.optimal_weight(-tiny, tiny, 0)
 
 
 def test_exact_rationals_are_taken_exactly():
@@ -629,3 +651,16 @@ def test_suite_catches_a_plain_float_evaluation(name, monkeypatch):
     got, want = exc.value.got, exc.value.want
     assert got != want and math.isfinite(got)
     print(name, "caught:", exc.value, f"{abs(got - want) / math.ulp(want):.0f} ulp")
+
+
+def test_small_arrays_load_numba_after_enough_numpy_work(monkeypatch):
+    """Below FAST_MIN_SIZE the numpy path serves until it has cost NUMBA_AFTER_S seconds
+    (then the compiled loops, when numba is installed)."""
+    monkeypatch.setattr(api, "_NUMPY_SPENT", [0.0])
+    monkeypatch.setattr(api, "_numba_loaded", lambda: False)
+    assert api._kernels(1000) is None
+    x = np.linspace(0.5, 2.0, 1000)
+    m.optimal_weight(x, 1.0, 0.1)
+    assert 0.0 < api._NUMPY_SPENT[0] < api.NUMBA_AFTER_S
+    api._NUMPY_SPENT[0] = api.NUMBA_AFTER_S
+    assert api._kernels(1000) is api._fast_module()

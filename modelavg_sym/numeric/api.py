@@ -11,17 +11,19 @@ only, never sympy.  The method (:mod:`modelavg_sym.codegen.rounding`):
 * **Scalars** are evaluated exactly: each float is N / 2^k, so over a common denominator
   the value is a ratio of two Python ints, and CPython's int / int division rounds it
   correctly (subnormals included).  ints, ``Fraction`` and ``Decimal`` arguments are taken
-  as the exact rationals they are (not rounded to float64 first); their magnitude must not
-  exceed float64's largest value.  About 8-15x the cost of plain float arithmetic.
+  as the exact rationals they are (not rounded to float64 first), of any magnitude
+  (``optimal_weight(10**400, 10**400, 0)`` is 0.5); only a result outside float64's range
+  is an error.  About 8-20x the cost of plain float arithmetic (``benchmarks``).
 * **Arrays** are evaluated in double-double arithmetic with a certified running error
   bound (Ziv's strategy): an element whose bound proves the rounding gets that value; any
   other (invalid input, an extreme magnitude, a bound that cannot decide, a result near a
   midpoint between two floats) is evaluated exactly by the scalar code.  With numba (the
   ``fast`` extra) this runs as one compiled loop per function with the validation inside
   (threads for large arrays); without it, or for arrays below :data:`FAST_MIN_SIZE`
-  elements while numba is not loaded yet (its import costs about half a second), as numpy
-  array arithmetic in blocks (same algorithm, Dekker's product instead of an FMA), and
-  below :data:`EXACT_MAX_SIZE` elements exactly, element by element (cheaper than numpy's
+  elements while numba is not loaded yet (loading it and its cached loops costs about a
+  second; done anyway once this path has cost :data:`NUMBA_AFTER_S`), as numpy array
+  arithmetic in blocks (same algorithm, Dekker's product instead of an FMA), and below
+  :data:`EXACT_MAX_SIZE` elements exactly, element by element (cheaper than numpy's
   per-operation overhead).  :func:`fallback_stats` counts the elements the bound left
   undecided.
 
@@ -44,6 +46,7 @@ import math
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
@@ -65,6 +68,10 @@ PARAM_ARGS: tuple[str, ...] = gen.API_ARGS["D"]
 
 #: Arrays with fewer elements use numpy arithmetic unless numba is already loaded.
 FAST_MIN_SIZE = 1 << 15
+#: Seconds of numpy double-double work after which small arrays load numba too (about
+#: the cost of loading it and its cached loops: a process of many small calls then pays
+#: at most about twice what it would have with the best choice made up front).
+NUMBA_AFTER_S = 1.0
 #: Environment variable: ``numpy`` forces the numpy arithmetic for arrays.
 BACKEND_ENV = "MODELAVG_SYM_BACKEND"
 #: Without the compiled loops, arrays below this size are evaluated element by element
@@ -85,7 +92,6 @@ FUSED: tuple[str, ...] = gen.FUSED
 _SHOWN = {"interval_high": "beneficial_interval"}
 
 _MAX = float(np.finfo(np.float64).max)
-_MAXI = int(_MAX)
 #: numpy.float64 is a float subclass: the generated scalar functions take it as it is (NaN
 #: and inf fail there and go to the general path).
 _F64 = np.float64
@@ -95,6 +101,8 @@ _EXACT_INT = 2**53
 #: Elements evaluated by the array paths, and of those the ones evaluated exactly (the
 #: fallback rate of the double-double step; see :func:`fallback_stats`).
 _STATS = {"elements": 0, "exact": 0}
+#: Seconds spent in the numpy double-double path (see :data:`NUMBA_AFTER_S`).
+_NUMPY_SPENT = [0.0]
 
 if gen.DOMAIN != ("s_L >= 0", "s_G >= 0", "c**2 <= s_G*s_L", "D > 0"):  # pragma: no cover
     raise ImportError("generated DOMAIN does not match the API's messages; regenerate")
@@ -121,7 +129,8 @@ def _not_real(name: str, x: Any, where: str) -> InvalidParameterError:
 
 def _rational(name: str, x: Any, where: str = "") -> tuple[int, int]:
     """``x`` as an exact (numerator, denominator > 0), validated: a real number (not a
-    bool, string or bytes), finite, of magnitude at most float64's largest value.
+    bool, string or bytes) and finite.  Any magnitude is taken exactly (``10**400``,
+    ``Fraction(1, 10**400)``): only a result outside float64's range is an error.
     ``where`` ends every error's detail (an array index)."""
     if isinstance(x, float):  # float, numpy.float64
         if not math.isfinite(x):
@@ -151,9 +160,6 @@ def _rational(name: str, x: Any, where: str = "") -> tuple[int, int]:
         return _rational(name, v, where)
     else:
         raise _not_real(name, x, where)
-    if abs(n) > _MAXI * d:
-        raise InvalidParameterError(name, f"must be within float64 range (|{name}| <= "
-                                    f"{_MAX!r})", f"got {_show(x)}{where}")
     return n, d
 
 
@@ -243,11 +249,16 @@ def backend() -> str:
     return "numba" if _fast_module() is not None else "numpy"
 
 
+def _numba_loaded() -> bool:
+    return "numba" in sys.modules
+
+
 def _kernels(size: int) -> ModuleType | None:
     """The compiled loops for an array of ``size`` elements: always from
     :data:`FAST_MIN_SIZE` elements, below only once numba is loaded (importing it costs
-    more than numpy arithmetic on a small array)."""
-    if size >= FAST_MIN_SIZE or "numba" in sys.modules:
+    more than numpy arithmetic on a small array) or once the numpy path has cost
+    :data:`NUMBA_AFTER_S` seconds in this process."""
+    if size >= FAST_MIN_SIZE or _numba_loaded() or _NUMPY_SPENT[0] >= NUMBA_AFTER_S:
         return _fast_module()
     return None
 
@@ -347,12 +358,14 @@ def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
     else:
         args = [np.broadcast_to(a, shape).reshape(-1) for a in arrs]
         out = np.empty(size, dtype=np.float64)
+        start = time.perf_counter()
         with np.errstate(all="ignore"):
             for lo in range(0, size, NUMPY_CHUNK):  # temporaries stay in cache
                 part = [x[lo:lo + NUMPY_CHUNK] for x in args]
                 value, ok = gen.CR[name](*part)
                 out[lo:lo + NUMPY_CHUNK] = np.where(ok, value, np.nan)
         bad = int(np.count_nonzero(np.isnan(out)))
+        _NUMPY_SPENT[0] += time.perf_counter() - start
         _STATS["elements"] += size
         _STATS["exact"] += bad
     if bad:
