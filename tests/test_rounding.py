@@ -269,9 +269,9 @@ POINTS = st.one_of(wide(), cancelling(), boundary(), near_optimum(), extreme(),
                    tiny_difference())
 
 
-#: Examples per property outside ``thorough`` (the CI budget): about 6,000 points per
-#: function and property, a few seconds each.
-CI_EXAMPLES = 300
+#: Examples per property outside ``thorough`` (the CI budget): about 3,400 points per
+#: function and property, about 10 s of CPU for both properties.
+CI_EXAMPLES = 600
 #: Batches of 100 points (thorough) are large examples by hypothesis' measure, by design.
 BIG = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example,
                                       HealthCheck.data_too_large],
