@@ -600,6 +600,7 @@ def test_cli_numbers_beyond_float64(value, words, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--bias" in err and words in err and len(err) < 300
+    assert len(err.strip().splitlines()) == 1  # one line, no usage block, no traceback
 
 
 def test_cli_numbers_in_range(capsys):
