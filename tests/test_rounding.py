@@ -665,3 +665,20 @@ def test_small_arrays_load_numba_after_enough_numpy_work(monkeypatch):
     assert 0.0 < api._NUMPY_SPENT[0] < api.NUMBA_AFTER_S
     api._NUMPY_SPENT[0] = api.NUMBA_AFTER_S
     assert api._kernels(1000) is api._fast_module()
+
+
+def test_suite_catches_an_overconfident_rounding_decision(monkeypatch):
+    """The certification itself is tested: with the rounding test of the double-double
+    step twice too permissive (|z_l| + E below a full gap instead of half of it), the
+    cancellation-aimed points find a misrounded array value."""
+    real = gen._half_gap
+    monkeypatch.setattr(gen, "_half_gap", lambda ax: 2.0 * real(ax))
+
+    @settings(max_examples=CI_EXAMPLES, database=None, derandomize=True,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(st.lists(cancelling(), min_size=1, max_size=BATCH))
+    def prop(points):
+        check_batch(points, ("numpy",))
+
+    with pytest.raises(Misrounded, match="numpy"):
+        prop()
