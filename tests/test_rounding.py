@@ -667,12 +667,18 @@ def test_small_arrays_load_numba_after_enough_numpy_work(monkeypatch):
     assert api._kernels(1000) is api._fast_module()
 
 
-def test_suite_catches_an_overconfident_rounding_decision(monkeypatch):
+@pytest.mark.parametrize("mutant", ["gap twice too wide", "no error bound"])
+def test_suite_catches_an_overconfident_rounding_decision(mutant, monkeypatch):
     """The certification itself is tested: with the rounding test of the double-double
-    step twice too permissive (|z_l| + E below a full gap instead of half of it), the
-    cancellation-aimed points find a misrounded array value."""
-    real = gen._half_gap
-    monkeypatch.setattr(gen, "_half_gap", lambda ax: 2.0 * real(ax))
+    step too permissive (|z_l| + E compared with a full gap instead of half of it; or the
+    running error bound E dropped, DELTA = 0), the cancellation-aimed points find a
+    misrounded array value."""
+    if mutant == "no error bound":
+        for name, value in (("DELTA", 0.0), ("ULP_SLACK", 0.0), ("SLACK", 1.0)):
+            monkeypatch.setattr(gen, name, value)
+    else:
+        real = gen._half_gap
+        monkeypatch.setattr(gen, "_half_gap", lambda ax: 2.0 * real(ax))
 
     @settings(max_examples=CI_EXAMPLES, database=None, derandomize=True,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
