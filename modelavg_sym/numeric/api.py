@@ -13,7 +13,8 @@ only, never sympy.  The method (:mod:`modelavg_sym.codegen.rounding`):
   correctly (subnormals included).  ints, ``Fraction`` and ``Decimal`` arguments are taken
   as the exact rationals they are (not rounded to float64 first), of any magnitude
   (``optimal_weight(10**400, 10**400, 0)`` is 0.5); only a result outside float64's range
-  is an error.  About 8-20x the cost of plain float arithmetic (``benchmarks``).
+  is an error.  About 14-22x the cost of plain float arithmetic (``python -m benchmarks
+  --only scalar``, shared 2-core machine).
 * **Arrays** are evaluated in double-double arithmetic with a certified running error
   bound (Ziv's strategy): an element whose bound proves the rounding gets that value; any
   other (invalid input, an extreme magnitude, a bound that cannot decide, a result near a
