@@ -20,6 +20,9 @@ Every argument is a float64 array of n elements (the covariance too).  Timed sid
 * peers, unvalidated (formula only), informational: ``numexpr.evaluate`` and a plain
   ``@numba.njit(parallel=True)`` loop over ``prange``, both set to the API's thread count.
 
+The note of each row gives the fallback rate: elements of the call whose double-double
+bound left the rounding undecided, evaluated exactly (``api.fallback_stats``).
+
 Goals: n = 1e3 api <= 2x numpy; n = 1e5 api <= 1x numpy; n = 1e7 api <= 1.3x floor.  The
 baselines are checked to give the API's numbers (``np.allclose``) before being timed.
 
@@ -396,6 +399,7 @@ def _number(fns: dict[str, Callable[[], Any]]) -> int:
 
 def bench_size(n: int, goal: float, anchor: str, repeats: int) -> list[Row]:
     import modelavg_sym as m
+    from modelavg_sym.numeric import api as napi
 
     x = inputs(n)
     k, k_from = api_threads(n)
@@ -406,7 +410,9 @@ def bench_size(n: int, goal: float, anchor: str, repeats: int) -> list[Row]:
     for name, names in ARGS.items():
         args = [x[a] for a in names]
         api_fn = getattr(m, name)
+        napi.fallback_stats(reset=True)
         want = api_fn(*args)  # also the first call (compile / cache load) at this layout
+        stats = napi.fallback_stats(reset=True)
         _same(f"competent numpy {name}", COMPETENT[name](*args), want)
         outs = OUTPUTS.get(name, 1)
         fns: dict[str, Callable[[], Any]] = {
@@ -439,7 +445,9 @@ def bench_size(n: int, goal: float, anchor: str, repeats: int) -> list[Row]:
                 f"numpy-blocked {fmt_s(med['floor_np'])}"
                 + (f" and numba {fmt_s(med['floor_nb'])}" if "floor_nb" in med else "")
                 + f", {len(args)} inputs + {outs} fresh output(s), {k} thread(s) from "
-                f"{k_from}; peers unvalidated")
+                f"{k_from}; peers unvalidated; fallback to the exact path: "
+                f"{stats['exact']} of {stats['elements']} elements in double-double "
+                f"(backend {napi.backend() if napi._kernels(n) else 'numpy'})")
         rows.append(goal_row(f"4. {name} (validated) vs {anchor_text}, n={n:.0e}",
                              f"{fmt_s(med['api'])} vs {fmt_s(med[anchor])}", ratio, goal,
                              note))

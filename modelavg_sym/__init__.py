@@ -1,10 +1,11 @@
 """modelavg-sym: symbolic derivation and verification of optimal model averaging.
 
-The numeric API is compiled from expressions derived by :mod:`modelavg_sym.derive.core`:
+The numeric API is compiled from expressions derived by :mod:`modelavg_sym.derive.core`;
+every value is correctly rounded:
 
 >>> import modelavg_sym as m
 >>> m.optimal_weight(1, 0.5, 0.3)   # a* = s_L / (s_L + s_G + Delta^2) = 100/159
-0.628930817610063
+0.6289308176100629
 """
 
 from __future__ import annotations

@@ -10,8 +10,13 @@ from modelavg_sym.errors import InvalidParameterError, UndefinedOptimumError
 
 
 def test_done_when_value():
+    from fractions import Fraction
+
     assert m.optimal_weight(1, 0.5, 0.3) == pytest.approx(100 / 159, rel=1e-15)
-    assert repr(m.optimal_weight(1, 0.5, 0.3)) == "0.628930817610063"
+    # correctly rounded: the float nearest the exact a* at the float inputs (issue 12)
+    exact = Fraction(1) / (1 + Fraction(0.5) + Fraction(0.3) ** 2)
+    assert m.optimal_weight(1, 0.5, 0.3) == float(exact)
+    assert repr(m.optimal_weight(1, 0.5, 0.3)) == "0.6289308176100629"
 
 
 def test_scalars_give_python_floats():

@@ -2,10 +2,13 @@
 evaluates, chosen from the derivation, printed into committed modules under
 ``modelavg_sym/numeric/`` that run without sympy (SymForce's model).
 
-* :mod:`~modelavg_sym.codegen.forms`: the stable form of each quantity, its arguments,
-  the shared CSE, the fast-path domain;
-* :mod:`~modelavg_sym.codegen.printing`: banner, constants, printing, validity checks;
-* :mod:`~modelavg_sym.codegen.python`: ``numeric/_generated.py`` (scalar, numpy, exact);
+* :mod:`~modelavg_sym.codegen.forms`: the derived form of each quantity, its arguments,
+  the CSE of the sources shown in ``reports/compiled/``;
+* :mod:`~modelavg_sym.codegen.rounding`: correctly rounded evaluation: the exact integer
+  code and the double-double code with a certified error bound;
+* :mod:`~modelavg_sym.codegen.printing`: banner, constants block, CSE'd printing;
+* :mod:`~modelavg_sym.codegen.python`: ``numeric/_generated.py`` (exact scalar code, numpy
+  double-double code, tables);
 * :mod:`~modelavg_sym.codegen.fused`: ``numeric/_fastkernels.py`` (numba loops);
 * :mod:`~modelavg_sym.codegen.estimators`: ``numeric/_generated_estimators.py`` (the
   moments of the data estimators, risk study and matrix solvers);

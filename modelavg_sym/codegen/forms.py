@@ -1,6 +1,6 @@
-"""What the numeric layer evaluates, chosen in one place: the stable form of each quantity,
-its argument symbols, the common-subexpression elimination every generated path shares,
-and the domain of the fast paths.
+"""What the numeric layer evaluates, chosen in one place: the derived form of each
+quantity, its argument symbols and the common-subexpression elimination of the numpy
+sources shown in ``reports/compiled/``.
 
 The forms come from :func:`modelavg_sym.derive.core.two_estimator` (never retyped):
 
@@ -13,10 +13,12 @@ The forms come from :func:`modelavg_sym.derive.core.two_estimator` (never retype
 * ``interval_high``: 2a*, the upper root of B (R5);
 * ``D`` = Delta^2 + s_L + s_G - 2c, the derived E[(G - L)^2].
 
-Every generated path evaluates D as Delta^2 + u_L + u_G with u_L = s_L - c and
-u_G = s_G - c: that is the derived D itself with s_L = u_L + c and s_G = u_G + c
-substituted (:func:`d_in_differences`), which sums without the catastrophic cancellation of
-s_L + s_G - 2c when c ~ s_L ~ s_G >> Delta^2.
+The generated code evaluates each as a rational function P / Q
+(:mod:`modelavg_sym.codegen.rounding`): exactly in integers, and in double-double with a
+certified bound, so that every result is correctly rounded whatever the form's
+floating-point conditioning.  The integer code sums D as Delta^2 + u_L + u_G with
+u_L = s_L - c and u_G = s_G - c, the derived D with s_L = u_L + c and s_G = u_G + c
+substituted (:func:`d_in_differences`; u_L is shared with the numerators).
 """
 
 from __future__ import annotations
@@ -42,20 +44,11 @@ SPECS: dict[str, tuple[str, bool, str]] = {
     "min_mse": ("min_mse", False, "raise"),
     "interval_high": ("interval_high", False, "raise"),
 }
-#: Functions with a fused compiled loop (numba) for large arrays.
-FUSED: tuple[str, ...] = ("optimal_weight", "mse", "benefit", "min_mse")
+#: Functions with a compiled loop (numba) for arrays.
+FUSED: tuple[str, ...] = tuple(SPECS)
 
 #: Largest finite float64.
 MAX = float(np.finfo(np.float64).max)
-#: Factor of the Cauchy-Schwarz check |c| <= sqrt(s_L) sqrt(s_G) * CS_FACTOR: a relative
-#: slack of 8 eps, so that cov = sqrt(var_local*var_global) computed in floating point is
-#: not rejected for rounding alone.
-CS_FACTOR = float(1 + 8 * np.finfo(np.float64).eps)
-#: Fast-path domain: nonzero variances and |c| in [LO, HI], nonzero |bias| and |weight| in
-#: [LO_B, HI_B].  Inside it no product of two terms overflows or underflows; outside it
-#: the value is computed exactly with fractions and rounded once.
-HI, LO = 1e140, 1e-140
-HI_B, LO_B = 1e70, 1e-70
 
 #: The differences every generated form is evaluated with (see the module docstring).
 U_L, U_G = sp.Symbol("u_L"), sp.Symbol("u_G")

@@ -1,96 +1,242 @@
-"""Source of ``modelavg_sym/numeric/_generated.py``: for every form of
-:func:`modelavg_sym.codegen.forms.forms`, a pure-Python scalar function with inline range
-checks, a numpy reference (vectorised) function and an exact ``Fraction`` function, plus
-the constants and tables the runtime dispatches on.
+"""Source of ``modelavg_sym/numeric/_generated.py``: for every public function of
+:data:`~modelavg_sym.codegen.forms.SPECS`, the exact integer evaluation (scalar path and
+fallback) and the numpy double-double evaluation (arrays without numba), plus the
+constants and tables the runtime dispatches on.  See :mod:`modelavg_sym.codegen.rounding`
+for the method.
 
-* ``scalar_<name>`` (the names of :data:`~modelavg_sym.codegen.forms.SPECS`): the value at
-  Python floats, or ``None`` when the general path must decide (invalid input, outside the
-  fast-path domain, D <= 0 under policy "raise", or an arithmetic error).  Printed by
-  sympy's Python printer after :func:`~modelavg_sym.codegen.forms.cse`.
-* ``vector_<name>`` (every form, D included): the expression on numpy arrays, printed
-  exactly as ``lambdify(args, expr, modules="numpy", cse=forms.cse)`` prints it.
-* ``exact_<name>`` (every form): the expression as printed by
-  :class:`~modelavg_sym.algebra.exact.FractionPrinter`; on ``Fraction`` arguments it
-  computes exactly (rationals print as ``Fraction(p, q)``).
+* ``scalar_<name>(x...)``: the correctly rounded value at Python floats, or ``None`` when
+  the general path must decide (NaN or inf, outside the domain, D = 0 where the optimum is
+  needed, or a result outside float64's range);
+* ``exact_<name>(n..., d)``: the correctly rounded value at the rationals n_i / d (any
+  ints, d > 0), domain unchecked; ``OverflowError`` past float64's range;
+* ``exact_domain(n_s_L, n_s_G, n_Delta, n_c, d)``: the integers whose signs decide the
+  domain (:data:`DOMAIN` says which sign each needs);
+* ``cr_<name>(x...)``: the double-double value and a flag per element (numpy arrays),
+  False where the element must be evaluated exactly.
+
+:func:`vector_source` (the plain numpy function of a form, as lambdify prints it) is kept
+for ``reports/compiled/``.
 """
 
 from __future__ import annotations
 
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.pycode import PythonCodePrinter
 
-from modelavg_sym.algebra.exact import FractionPrinter
-from modelavg_sym.codegen.forms import FUSED, SPECS, api_args, forms
-from modelavg_sym.codegen.printing import (
-    COMMAND,
-    check_terms,
-    constants_block,
-    printed,
-    with_banner,
-)
+from modelavg_sym.codegen import rounding
+from modelavg_sym.codegen.forms import FUSED, PARAM_SYMBOLS, SPECS, api_args, forms
+from modelavg_sym.codegen.printing import COMMAND, constants_block, printed, with_banner
 
 #: The settings lambdify gives its printer (so the vector functions print as it would).
 _LAMBDIFY_SETTINGS = {"fully_qualified_modules": False, "inline": True,
                       "allow_unknown_functions": True, "user_functions": {}}
 
 
+def _scale_lines(names: list[str]) -> list[str]:
+    """Common denominator d = the largest 2^k, every numerator scaled to it."""
+    out = [f"d = d_{names[0]}"]
+    for n in names[1:]:
+        out += [f"if d_{n} > d:", f"    d = d_{n}"]
+    for n in names:  # (a zero numerator, as cov = 0.0, needs no scaling)
+        out += [f"if n_{n} and d_{n} != d:", f"    n_{n} *= d // d_{n}"]
+    return out
+
+
 def scalar_source(name: str) -> str:
-    """Pure-Python scalar function ``scalar_<name>``: value, or ``None`` when the general
-    path must decide (invalid input, or D <= 0 under policy "raise")."""
-    form, has_w, policy = SPECS[name]
-    expr, args = forms()[form]
-    pr = PythonCodePrinter()
-    lines, value = printed(expr, pr)
-    body = [f"if {' and '.join(check_terms(has_w))}:"]
-    if policy:
-        dlines, dvalue = printed(forms()["D"][0], pr)
-        body += [f"    {ln}" for ln in dlines] + [f"    _d = {dvalue}"]
-        body.append("    if not _d > 0:")
-        body.append("        return 0.0" if policy == "zero" else "        return None")
-        # u_L, u_G are already assigned (the same values): not computed twice
-        lines = [ln for ln in lines if ln not in dlines]
-    body += [f"    {ln}" for ln in lines] + [f"    return {value}", "return None"]
-    head = f"def scalar_{name}({', '.join(str(s) for s in args)}):"
-    # overflow/underflow to 0/0 in float arithmetic: let the general path decide
-    body = ["try:", *(f"    {ln}" for ln in body), "except ArithmeticError:", "    return None"]
+    """``scalar_<name>``: exact integer evaluation at Python floats (or ``None``)."""
+    form = SPECS[name][0]
+    names = [s.name for s in forms()[form][1]]
+    code = rounding.integer_code(name)
+    conds = " and ".join(cond for cond, _m in code.checks)
+    body = ["try:  # (a zero, as the default cov = 0.0, needs no conversion)",
+            *(f"    n_{n}, d_{n} = {n}.as_integer_ratio() if {n} else (0, 1)" for n in names),
+            "except (OverflowError, ValueError):  # inf, nan", "    return None",
+            *_scale_lines(names), *code.lines,
+            f"if not ({conds}):", "    return None",
+            "try:", f"    return ({code.numerator})/({code.denominator})",
+            "except OverflowError:", "    return None"]
+    doc = (f'"""{name} at Python floats, correctly rounded (one int / int division); None '
+           'when the\ngeneral path must decide (NaN, inf, outside the domain, or overflow)."""')
+    head = f"def scalar_{name}({', '.join(names)}):"
+    return "\n".join([head, *(f"    {ln}" for ln in [*doc.splitlines(), *body])]) + "\n"
+
+
+#: The public functions: name -> (form computed, docstring; ``{form}`` is replaced by the
+#: derived expression the function evaluates, printed by sympy).
+PUBLIC: dict[str, tuple[str, str]] = {
+    "optimal_weight": ("optimal_weight", """\
+Optimal weight on the global model, a* = (s_L - c) / D, D = Delta^2 + (s_L - c) + (s_G - c).
+
+Minimises MSE(a) = E[((1-a) L + a G - theta)^2] (R2).  Requires s_L, s_G >= 0,
+c^2 <= s_L s_G, and D > 0 (raises :class:`UndefinedOptimumError` when D = 0).
+Correctly rounded: the float64 nearest the exact value of the derived form
+{form}."""),
+    "mse": ("mse", """\
+MSE of theta_a = (1-a) L + a G: (1-a)^2 s_L + a^2 (s_G + Delta^2) + 2a(1-a)c (R1).
+
+Any real weight a is allowed.  Correctly rounded (never negative): the float64 nearest the
+exact value of the derived form {form}."""),
+    "benefit": ("benefit", """\
+Benefit of averaging over the local model, B(a) = MSE(0) - MSE(a) = D a (2a* - a) (R4).
+
+Positive exactly for a strictly between 0 and 2a*; negative outside; 0 when D = 0.
+Correctly rounded: the float64 nearest the exact value of the derived form
+{form}."""),
+    "min_mse": ("min_mse", """\
+Minimum MSE, MSE(a*) = s_L - (s_L - c)^2 / D (R3); (1 - a*) s_L when c = 0 (R8).
+
+Requires D > 0.  Correctly rounded (>= 0 on the domain): the float64 nearest the exact
+value of the derived closed form {form}."""),
+    "beneficial_interval": ("interval_high", """\
+The open interval of weights with B(a) > 0: between the roots 0 and 2a* of B (R5).
+
+Returns ``(low, high)`` with low <= high; it lies below 0 when c > s_L, and is empty
+(low == high == 0) when s_L = c.  Requires D > 0.  2a* correctly rounded: the float64
+nearest the exact value of the derived form {form}; an end at zero is +0.0."""),
+}
+
+
+def public_source(name: str) -> str:
+    """The public function ``name`` (argument names of the symbol table): Python floats,
+    numpy.float64 and ints within float64's range are evaluated here, exactly (the code of
+    ``scalar_<name>``); anything else, and any invalid input, goes to ``FALLBACK`` (the
+    API's general path, which raises the precise error or evaluates arrays)."""
+    form_name, doc = PUBLIC[name]
+    form = SPECS[form_name][0]
+    expr, syms = forms()[form]
+    names = [s.name for s in syms]
+    args = list(api_args(form))
+    back = f"FALLBACK({name!r}, ({', '.join(args)}))"
+
+    def evaluate(zero: frozenset[str]) -> list[str]:
+        """Conversion, scaling, checks and value; the inputs in ``zero`` are 0."""
+        code = rounding.integer_code(form_name, zero)
+        conds = " and ".join(cond for cond, _m in code.checks)
+        value = f"({code.numerator})/({code.denominator})"
+        if name == "beneficial_interval":
+            done = [f"hi = {value}", "return (min(0.0, hi) + 0.0, max(0.0, hi) + 0.0)"]
+        else:
+            done = [f"return {value}"]
+        used = [(n, a) for n, a in zip(names, args, strict=True) if n not in zero]
+        return ["try:  # (a zero needs no conversion)",
+                *(f"    n_{n}, d_{n} = {a}.as_integer_ratio() if {a} else (0, 1)"
+                  for n, a in used),
+                "except (OverflowError, ValueError):  # inf, nan",
+                f"    return {back}",
+                *_scale_lines([n for n, _a in used]), *code.lines,
+                *([f"if {conds}:"] if conds else ["if True:"]),
+                "    try:", *(f"        {ln}" for ln in done),
+                "    except OverflowError:", "        pass",
+                f"return {back}"]
+
+    test = []
+    for k, a in enumerate(args):
+        head = "if (" if k == 0 else "        and "
+        test.append(f"{head}(type({a}) is float or type({a}) is _F64 "
+                    f"or (type({a}) is int and -MAX <= {a} <= MAX))")
+    test[-1] += "):"
+    cov = api_args(form)[names.index("c")] if "c" in names else None
+    body = [*test]
+    if cov:  # the default cov = 0 (independent estimators): its own, shorter code
+        body += [f"    if not {cov}:", *(f"        {ln}" for ln in evaluate(frozenset("c")))]
+    body += [*(f"    {ln}" for ln in evaluate(frozenset())[:-1]), f"return {back}"]
+    sig = ", ".join(f"{a}: ArrayLike" for a in args[:-1]) + f", {args[-1]}: ArrayLike = 0.0"
+    ret = ("tuple[FloatOrArray, FloatOrArray]" if name == "beneficial_interval"
+           else "FloatOrArray")
+    text = doc.format(form=expr)
+    doc_lines = ['"""' + text.splitlines()[0], *text.splitlines()[1:], '"""']
+    head = f"def {name}({sig}) -> {ret}:"
+    return "\n".join([head, *(f"    {ln}" if ln else "" for ln in [*doc_lines, *body])]) + "\n"
+
+
+def exact_source(name: str) -> str:
+    """``exact_<name>(n..., d)``: the value at the rationals n_i / d, domain unchecked."""
+    form = SPECS[name][0]
+    names = [f"n_{s.name}" for s in forms()[form][1]]
+    code = rounding.integer_code(name)
+    head = f"def exact_{name}({', '.join(names)}, d):"
+    doc = (f'"""{name} at the rationals n_i / d, correctly rounded; OverflowError past '
+           'float64."""')
+    body = [doc, *code.lines, f"return ({code.numerator})/({code.denominator})"]
+    return "\n".join([head, *(f"    {ln}" for ln in body)]) + "\n"
+
+
+def domain_source() -> str:
+    """``exact_domain(n..., d)``: the integers deciding the domain, in :data:`DOMAIN` order."""
+    code = rounding.domain_code(PARAM_SYMBOLS)
+    names = [f"n_{s.name}" for s in PARAM_SYMBOLS]
+    values = [cond for cond, _m in code.checks] + [code.numerator]
+    body = ['"""Homogenised domain values at the rationals n_i / d (see DOMAIN)."""',
+            *code.lines, f"return ({', '.join(values)})"]
+    head = f"def exact_domain({', '.join(names)}, d):"
     return "\n".join([head, *(f"    {ln}" for ln in body)]) + "\n"
 
 
 def vector_source(name: str) -> str:
-    """Numpy reference function ``vector_<name>`` (CSE'd, as lambdify prints it)."""
+    """Numpy function ``vector_<name>`` (CSE'd, as lambdify prints it); shown in
+    ``reports/compiled/``, not part of the numeric API any more."""
     expr, args = forms()[name]
     lines, value = printed(expr, NumPyPrinter(dict(_LAMBDIFY_SETTINGS)))
     head = f"def vector_{name}({', '.join(str(s) for s in args)}):"
     return "\n".join([head, *(f"    {ln}" for ln in [*lines, f"return {value}"])]) + "\n"
 
 
-def exact_source(name: str) -> str:
-    """Exact function ``exact_<name>`` of ``Fraction`` arguments (no CSE: exact anyway)."""
-    expr, args = forms()[name]
-    pr = FractionPrinter({**_LAMBDIFY_SETTINGS, "user_functions": {"Fraction": "Fraction"}})
-    head = f"def exact_{name}({', '.join(str(s) for s in args)}):"
-    return f"{head}\n    return {pr.doprint(expr)}\n"
+_NUMPY_HELPERS = '''
 
+def _split(a):
+    """Veltkamp's split: a = hi + lo, each half a float of 26 bits (|a| < 2^996)."""
+    t = SPLITTER*a
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _two_prod(a, b):
+    """Dekker's product: p + e = a b exactly (no over- or underflow)."""
+    p = a*b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah*bh - p) + ah*bl + al*bh) + al*bl
+
+
+def _fma(a, b, c):
+    """a b + c with two roundings (numpy has no fused multiply-add; used only where
+    the double-word bounds allow it)."""
+    return a*b + c
+
+
+def _half_gap(ax):
+    """Half the smaller gap between ax > 0 (normal float64s, an array) and its
+    neighbours: half an ulp, a quarter at a power of two (powers of two themselves)."""
+    e = (ax.view(numpy.int64) & EXPONENT).view(numpy.float64)  # 2^E <= ax < 2^(E+1)
+    return numpy.where(ax == e, e*(HALF_ULP*0.5), e*HALF_ULP)
+'''
 
 _DOC = '''\
-"""Scalar, numpy reference and exact functions of the derived forms, and the constants
-and tables :mod:`modelavg_sym.numeric.api` dispatches on.
+"""Exact integer and numpy double-double evaluation of the public functions, and the
+constants and tables :mod:`modelavg_sym.numeric.api` dispatches on.
 
 Generated by :mod:`modelavg_sym.codegen.python` from
 :func:`modelavg_sym.derive.core.two_estimator`; regenerate with
 {command}.
 
-* ``scalar_<name>(...)``: the value at Python floats with inline range checks, or ``None``
-  when the general path must decide (invalid input, outside the fast-path domain, D <= 0
-  under policy "raise", or an arithmetic error).
-* ``vector_<name>(...)``: the same CSE'd expression on numpy arrays (no checks).
-* ``exact_<name>(...)``: the expression on ``Fraction`` arguments, computed exactly.
+* the public functions (``optimal_weight``, ``mse``, ``benefit``, ``min_mse``,
+  ``beneficial_interval``): floats, numpy.float64 and ints evaluated here, exactly;
+  anything else through ``FALLBACK``, the API's general path (``set_fallback``);
+* ``scalar_<name>(x...)``: correctly rounded value at Python floats, or ``None`` when the
+  general path must decide (NaN, inf, outside the domain, or overflow);
+* ``exact_<name>(n..., d)``: correctly rounded value at the rationals n_i / d (domain
+  unchecked; ``OverflowError`` past float64's range);
+* ``exact_domain(n..., d)``: the integers whose signs decide the domain (``DOMAIN``);
+* ``cr_<name>(x...)``: double-double value and flag per element of numpy arrays (False:
+  evaluate that element exactly).
+
+The method: :mod:`modelavg_sym.codegen.rounding`.
 """
 '''
 
 
 def _tables() -> str:
     names = list(forms())
+    labels = [m for _c, m in rounding.domain_code(PARAM_SYMBOLS).checks] + ["D > 0"]
     rows = [
         "#: Symbol names of each form's arguments, in call order.",
         "ARGS = {",
@@ -105,8 +251,12 @@ def _tables() -> str:
         "SPECS = {",
         *(f"    {n!r}: {spec!r}," for n, spec in SPECS.items()),
         "}",
-        "#: Functions with a fused compiled loop (numba, ``_fastkernels``) for large arrays.",
+        "#: Functions with a compiled loop (numba, ``_fastkernels``) for arrays.",
         f"FUSED = {FUSED!r}",
+        "#: What each value of ``exact_domain`` must satisfy (>= 0; D: > 0 where needed).",
+        f"DOMAIN = {tuple(labels)!r}",
+        "#: Veltkamp's splitting constant 2^27 + 1.",
+        "SPLITTER = 134217729.0",
     ]
     return "\n".join(rows) + "\n"
 
@@ -116,19 +266,43 @@ def _registry(prefix: str, names: list[str]) -> str:
     return "\n".join(rows) + "\n"
 
 
+_PUBLIC_HEAD = '''
+
+#: numpy.float64 is a float subclass, taken as it is (NaN and inf fail in as_integer_ratio).
+_F64 = numpy.float64
+ArrayLike = npt.ArrayLike
+FloatOrArray = float | npt.NDArray[numpy.float64]
+
+
+def FALLBACK(name, args):
+    """The general path for anything the public functions do not evaluate here (replaced
+    by the API's, :func:`set_fallback`)."""
+    raise RuntimeError("modelavg_sym.numeric.api is not loaded")
+
+
+def set_fallback(fn):
+    """Install the API's general path (:mod:`modelavg_sym.numeric.api` does, at import)."""
+    global FALLBACK
+    FALLBACK = fn
+'''
+
+
 def module_source() -> str:
     """The text of ``modelavg_sym/numeric/_generated.py`` (deterministic)."""
-    names = list(forms())
-    code = ""
+    names = list(SPECS)
+    code = _PUBLIC_HEAD
+    for n in PUBLIC:
+        code += "\n\n" + public_source(n)
     for n in names:
-        expr, args = forms()[n]
-        defs = [*([scalar_source(n)] if n in SPECS else []), vector_source(n), exact_source(n)]
-        code += f"\n\n# {n}({', '.join(str(s) for s in args)}) = {expr}\n" + "\n\n".join(defs)
-    imports = ["from fractions import Fraction"] if "Fraction(" in code else []
-    imports.append("from math import sqrt as _sqrt")
-    if "numpy." in code:
-        imports.append("\nimport numpy")
-    regs = "\n".join(_registry(p, ns) for p, ns in
-                     (("scalar", list(SPECS)), ("vector", names), ("exact", names)))
-    return with_banner(_DOC.format(command=COMMAND) + "\n" + "\n".join(imports) + "\n\n"
-                       + constants_block() + _tables() + code + "\n\n" + regs)
+        form = SPECS[n][0]
+        expr, args = forms()[form]
+        P, Q = rounding.dd_form(form)
+        code += (f"\n\n# {n}({', '.join(str(s) for s in args)}) = {expr}\n"
+                 f"#   evaluated as ({P}) / ({Q}), D = Delta**2 + u_L + u_G, "
+                 "u_L = s_L - c, u_G = s_G - c\n")
+        code += "\n\n".join([scalar_source(n), exact_source(n), rounding.element_source(n)])
+    regs = "\n".join(_registry(p, names) for p in ("scalar", "exact", "cr"))
+    return with_banner(_DOC.format(command=COMMAND) + "\nfrom __future__ import annotations\n\n"
+                       + "import numpy\nimport numpy.typing as npt\n\n"
+                       + constants_block() + _tables() + rounding.helpers_source()
+                       + _NUMPY_HELPERS + "\n\n" + domain_source() + code + "\n\n" + regs)

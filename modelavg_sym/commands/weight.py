@@ -4,16 +4,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from decimal import Decimal, InvalidOperation
 
 from modelavg_sym.numeric import api
 
 
+def real_number(text: str) -> float:
+    """A float64 from the command line, rejecting what ``float()`` would silently change:
+    numbers beyond float64's range (``1e400`` is not "inf") and nonzero numbers that round
+    to 0 (``1e-400``).  Others are rounded to the nearest float64; ``nan`` and ``inf``
+    pass through as such (the API rejects them, naming the parameter)."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    try:
+        exact = Decimal(text.strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a real number: {shown!r}") from None
+    value = float(exact)
+    if not exact.is_finite():
+        return value
+    if math.isinf(value):
+        raise argparse.ArgumentTypeError(
+            f"outside float64 range (|x| <= {1.7976931348623157e308!r}), got {shown}")
+    if value == 0.0 and exact != 0:
+        raise argparse.ArgumentTypeError(
+            f"rounds to 0 in float64 (the smallest positive float64 is 5e-324), got {shown}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--var-local", type=float, required=True, help="s_L = Var(L) >= 0")
-    p.add_argument("--var-global", type=float, required=True, help="s_G = Var(G) >= 0")
-    p.add_argument("--bias", type=float, required=True, help="Delta = E[G] - theta")
-    p.add_argument("--cov", type=float, default=0.0, help="c = Cov(L, G) (default 0)")
-    p.add_argument("--weight", type=float, default=None, help="also report MSE and benefit here")
+    p.add_argument("--var-local", type=real_number, required=True, help="s_L = Var(L) >= 0")
+    p.add_argument("--var-global", type=real_number, required=True, help="s_G = Var(G) >= 0")
+    p.add_argument("--bias", type=real_number, required=True, help="Delta = E[G] - theta")
+    p.add_argument("--cov", type=real_number, default=0.0, help="c = Cov(L, G) (default 0)")
+    p.add_argument("--weight", type=real_number, default=None,
+                   help="also report MSE and benefit here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 

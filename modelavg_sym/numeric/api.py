@@ -1,60 +1,43 @@
-"""Validated numeric API, evaluating code generated from the derived expressions.
+"""Validated numeric API: correctly rounded values of the derived expressions.
 
-Each public function evaluates a form produced by :mod:`modelavg_sym.derive.core` and
-printed by :mod:`modelavg_sym.codegen` into committed modules (``_generated.py``: scalar,
-numpy and exact functions; ``_fastkernels.py``: numba loops), never retyped.  This module
-imports numpy and that generated code only, never sympy.  The numerically stable form of
-each quantity is chosen in one place, :mod:`modelavg_sym.codegen.forms`:
+Each public function returns the correctly rounded float64 (round to nearest, ties to
+even) of the exact real value of its formula at the given inputs, for every valid input,
+scalar or array, and the scalar and array paths agree bit for bit.  The formulas come
+from :mod:`modelavg_sym.derive.core`, printed by :mod:`modelavg_sym.codegen` into
+committed modules (``_generated.py``: exact integer code and numpy double-double code;
+``_fastkernels.py``: numba loops); this module imports numpy and that generated code
+only, never sympy.  The method (:mod:`modelavg_sym.codegen.rounding`):
 
-* ``mse``: the unexpanded sum of second moments (1-a)^2 s_L + a^2 (s_G + Delta^2)
-  + 2a(1-a)c, a sum of nonnegative terms when c >= 0 (no cancellation);
-* ``benefit``: the product form D a (2a* - a) (R4), never a difference of two MSEs;
-* ``min_mse``: the closed form (s_L (s_G + Delta^2) - c^2) / D (R3), accurate also at the
-  Cauchy-Schwarz boundary where s_L (1 - a*) + c a* would cancel;
-* D is evaluated as Delta^2 + u_L + u_G with u_L = s_L - c, u_G = s_G - c (the derived D
-  with s_L = u_L + c and s_G = u_G + c substituted), without the cancellation of
-  s_L + s_G - 2c when c ~ s_L ~ s_G.
+* **Scalars** are evaluated exactly: each float is N / 2^k, so over a common denominator
+  the value is a ratio of two Python ints, and CPython's int / int division rounds it
+  correctly (subnormals included).  ints, ``Fraction`` and ``Decimal`` arguments are taken
+  as the exact rationals they are (not rounded to float64 first), of any magnitude
+  (``optimal_weight(10**400, 10**400, 0)`` is 0.5); only a result outside float64's range
+  is an error.  About 14-22x the cost of plain float arithmetic (``python -m benchmarks
+  --only scalar``, shared 2-core machine).
+* **Arrays** are evaluated in double-double arithmetic with a certified running error
+  bound (Ziv's strategy): an element whose bound proves the rounding gets that value; any
+  other (invalid input, an extreme magnitude, a bound that cannot decide, a result near a
+  midpoint between two floats) is evaluated exactly by the scalar code.  With numba (the
+  ``fast`` extra) this runs as one compiled loop per function with the validation inside
+  (threads for large arrays); without it, or for arrays below :data:`FAST_MIN_SIZE`
+  elements while numba is not loaded yet (loading it and its cached loops costs about a
+  second; done anyway once this path has cost :data:`NUMBA_AFTER_S`), as numpy array
+  arithmetic in blocks (same algorithm, Dekker's product instead of an FMA), and below
+  :data:`EXACT_MAX_SIZE` elements exactly, element by element (cheaper than numpy's
+  per-operation overhead).  :func:`fallback_stats` counts the elements the bound left
+  undecided.
 
-Range: the fast paths take inputs whose nonzero magnitudes lie in [1e-140, 1e140]
-(variances, covariance) and [1e-70, 1e70] (bias, weight), where no product of two terms
-can overflow or underflow.  Anything else is evaluated exactly with fractions (the
-generated ``exact_*`` functions) and rounded once, so results are correctly rounded however
-extreme and mixed the magnitudes; a result that is itself outside float64's range
-raises an error.
+Validation is exact too (no slack): var_local, var_global >= 0, cov^2 <= var_local *
+var_global (Cauchy-Schwarz) and, where the optimum is needed, D > 0, decided in integers.
+On the domain D = Delta^2 + (sqrt(s_L) - sqrt(s_G))^2 + 2 (sqrt(s_L s_G) - c) >= 0, with
+D = 0 exactly when var_local = var_global = cov and bias = 0.  So an MSE is never
+negative.  Bad input raises :class:`~modelavg_sym.errors.InvalidParameterError` (a
+``ValueError``) naming the parameter and constraint: not a real number (strings, bytes,
+booleans, complex), not finite, outside float64's range, masked entries, shapes that do
+not broadcast; a result outside float64's range is an error too, never inf.
 
-The Cauchy-Schwarz check is |c| <= sqrt(s_L) sqrt(s_G) (with a rounding slack), which
-neither underflows nor overflows where c^2 <= s_L s_G would.
-
-Scalars in give Python floats out; arrays broadcast.  Input validation raises
-:class:`~modelavg_sym.errors.InvalidParameterError` naming the parameter and constraint.
-
-Three evaluation paths, all printed from the *same* CSE'd sympy expression (so they agree
-to the last bit in practice, and within a few ulp by test, ``tests/test_compile_fast.py``):
-
-* **Scalar path.**  When every argument is a Python ``float``, a generated pure-Python
-  function (``scalar_<name>``) does the range checks inline (``0 <= s_L <= MAX`` also
-  rejects NaN and inf), evaluates, and returns a float; it returns ``None`` on anything
-  unusual and the general path then raises the exact error.  Measured against plain
-  Python arithmetic by ``benchmarks/bench_scalar.py`` (target: <= 15x).
-* **Fused array path** (``numba`` installed, the ``fast`` extra, and at least
-  :data:`FAST_MIN_SIZE` elements): one compiled loop per function reads each input once,
-  computes a validity flag per element (finite, s_L, s_G >= 0, Cauchy-Schwarz, D > 0)
-  in registers, accumulates the count of invalid entries, and writes the result - so
-  validation adds no pass over memory.  A non-zero count re-runs the reference validation
-  (error path only), which raises the same message as the reference path.  ``numba``
-  caches the machine code.  Inputs must be scalars/size-1 or of the full broadcast shape;
-  other broadcasts use the reference path.  Arrays of 2 x :data:`THREAD_CHUNK` elements
-  or more are split into contiguous chunks run in threads (the loops release the GIL;
-  ``$MODELAVG_SYM_THREADS`` caps the count), which changes no result since the loops are
-  elementwise.  The first call per argument layout compiles (about 1 s) or loads numba's
-  on-disk cache.
-* **Reference path** (generated numpy ``vector_<name>`` + whole-array checks): everything
-  else.
-
-Why numba and not numexpr: measured on the 2-core development machine, numexpr's
-interpreter costs about 1 ns per operation and element, so the ~15 operations of
-evaluation plus checks stay compute-bound at ~3x the memory-bandwidth floor (barely ahead
-of plain numpy); a compiled loop is memory-bound (see ``reports/benchmarks.md``).
+Scalars in give Python floats out; arrays broadcast.
 """
 
 from __future__ import annotations
@@ -62,10 +45,13 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable
-from fractions import Fraction
+from decimal import Decimal
 from functools import cache
+from numbers import Integral, Rational, Real
 from types import ModuleType
 from typing import Any
 
@@ -81,127 +67,172 @@ FloatOrArray = float | npt.NDArray[np.float64]
 #: Argument order of every compiled function (weight first when present).
 PARAM_ARGS: tuple[str, ...] = gen.API_ARGS["D"]
 
-#: Arrays with fewer elements than this use the reference numpy path (no JIT compile).
+#: Arrays with fewer elements use numpy arithmetic unless numba is already loaded.
 FAST_MIN_SIZE = 1 << 15
-#: Environment variable: ``numpy`` forces the reference path for arrays.
+#: Seconds of numpy double-double work after which small arrays load numba too (about
+#: the cost of loading it and its cached loops: a process of many small calls then pays
+#: at most about twice what it would have with the best choice made up front).
+NUMBA_AFTER_S = 1.0
+#: Environment variable: ``numpy`` forces the numpy arithmetic for arrays.
 BACKEND_ENV = "MODELAVG_SYM_BACKEND"
-#: Elements per thread of a fused call (below 2 chunks the call stays single-threaded).
+#: Without the compiled loops, arrays below this size are evaluated element by element
+#: exactly (faster than about 150 numpy operations of fixed cost each).
+EXACT_MAX_SIZE = 64
+#: Elements per block of the numpy double-double evaluation (its temporaries stay in cache).
+NUMPY_CHUNK = 4096
+#: Elements per thread of a compiled call (below 2 chunks the call stays single-threaded).
 THREAD_CHUNK = 1 << 19
-#: Environment variable capping the threads of a fused call (``1``: single-threaded).
+#: Environment variable capping the threads of a compiled call (``1``: single-threaded).
 THREADS_ENV = "MODELAVG_SYM_THREADS"
 
 #: Public function -> (form evaluated, takes a weight, policy when D <= 0), generated.
 _SPECS: dict[str, tuple[str, bool, str]] = gen.SPECS
-#: Functions with a fused compiled loop (numba) for large arrays.
+#: Functions with a compiled loop (numba) for arrays.
 FUSED: tuple[str, ...] = gen.FUSED
+#: The name a function's errors show (``interval_high`` is ``beneficial_interval``'s).
+_SHOWN = {"interval_high": "beneficial_interval"}
+
+_MAX = float(np.finfo(np.float64).max)
+#: numpy.float64 is a float subclass: the generated scalar functions take it as it is (NaN
+#: and inf fail there and go to the general path).
+_F64 = np.float64
+
+_EXACT_INT = 2**53
+
+#: Elements evaluated by the array paths, and of those the ones evaluated exactly (the
+#: fallback rate of the double-double step; see :func:`fallback_stats`).
+_STATS = {"elements": 0, "exact": 0}
+#: Seconds spent in the numpy double-double path (see :data:`NUMBA_AFTER_S`).
+_NUMPY_SPENT = [0.0]
+
+if gen.DOMAIN != ("s_L >= 0", "s_G >= 0", "c**2 <= s_G*s_L", "D > 0"):  # pragma: no cover
+    raise ImportError("generated DOMAIN does not match the API's messages; regenerate")
 
 
-# --------------------------------------------------------------------------- validation
-
-_CS_FACTOR = gen.CS_FACTOR
-_PY_REAL = (float, int)
-#: Fast-path domain: nonzero variances and |c| in [_LO, _HI], nonzero |bias| and |weight| in
-#: [_LO_B, _HI_B] (chosen in :mod:`modelavg_sym.codegen.forms`); outside it the value is
-#: computed exactly (:func:`_exact`) and rounded once.
-_HI, _LO = gen.HI, gen.LO
-_HI_B, _LO_B = gen.HI_B, gen.LO_B
+# --------------------------------------------------------------------------- scalars
 
 
-def _in_domain(w: Any, vl: Any, vg: Any, b: Any, cv: Any) -> Any:
-    """Elementwise: every input inside the fast-path domain (zeros are always inside)."""
+def _show(x: Any) -> str:
+    """A short rendering of an argument for messages (never the whole of a huge input)."""
+    if isinstance(x, (int, Rational, Decimal)) and not isinstance(x, bool):
+        try:
+            return format(Decimal(x.numerator) / Decimal(x.denominator), ".17g")
+        except (ArithmeticError, AttributeError, ValueError):
+            pass
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
-    def within(x: Any, lo: float, hi: float) -> Any:
-        ax = np.abs(np.asarray(x, dtype=np.float64))
-        return (ax == 0) | ((ax >= lo) & (ax <= hi))
 
-    ok = within(vl, _LO, _HI) & within(vg, _LO, _HI) & within(cv, _LO, _HI)
-    ok = ok & within(b, _LO_B, _HI_B)
-    return ok if w is None else ok & within(w, _LO_B, _HI_B)
+def _not_real(name: str, x: Any, where: str) -> InvalidParameterError:
+    return InvalidParameterError(name, "must be a real number",
+                                 f"got {type(x).__name__} {_show(x)}{where}")
 
 
-def _exact(name: str, vals: tuple[float, ...]) -> float:
-    """``name`` at float inputs, evaluated exactly with fractions and rounded once."""
-    value = gen.EXACT[name](*(Fraction(v) for v in vals))
+def _rational(name: str, x: Any, where: str = "") -> tuple[int, int]:
+    """``x`` as an exact (numerator, denominator > 0), validated: a real number (not a
+    bool, string or bytes) and finite.  Any magnitude is taken exactly (``10**400``,
+    ``Fraction(1, 10**400)``): only a result outside float64's range is an error.
+    ``where`` ends every error's detail (an array index)."""
+    if isinstance(x, float):  # float, numpy.float64
+        if not math.isfinite(x):
+            raise InvalidParameterError(name, "must be finite", f"got {x}{where}")
+        return x.as_integer_ratio()
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        return _rational(name, x[()] if x.dtype != object else x.item(), where)
+    if isinstance(x, (bool, np.bool_, str, bytes, bytearray, complex, np.complexfloating)):
+        raise _not_real(name, x, where)
+    if isinstance(x, Integral):
+        n, d = int(x), 1
+    elif isinstance(x, np.floating):  # float16, float32, longdouble: exact ratios
+        if not np.isfinite(x):
+            raise InvalidParameterError(name, "must be finite", f"got {x}{where}")
+        n, d = x.as_integer_ratio()
+    elif isinstance(x, Rational):
+        n, d = int(x.numerator), int(x.denominator)
+    elif isinstance(x, Decimal):
+        if not x.is_finite():
+            raise InvalidParameterError(name, "must be finite", f"got {x}{where}")
+        n, d = x.as_integer_ratio()
+    elif isinstance(x, Real):
+        try:
+            v = float(x)
+        except (TypeError, ValueError, OverflowError):
+            raise _not_real(name, x, where) from None
+        return _rational(name, v, where)
+    else:
+        raise _not_real(name, x, where)
+    return n, d
+
+
+def _names(name: str) -> tuple[str, ...]:
+    return ("weight", *PARAM_ARGS) if _SPECS[name][1] else PARAM_ARGS
+
+
+def _overflow(name: str, xs: tuple[Any, ...], where: str) -> InvalidParameterError:
+    names = _names(name)
+    at = ", ".join(f"{n}={_show(x)}" for n, x in zip(names, xs, strict=True))
+    return InvalidParameterError(", ".join(names), "must keep the result within float64 range",
+                                 f"{_SHOWN.get(name, name)} overflows at {at}{where}")
+
+
+def _scalar_general(name: str, xs: tuple[Any, ...], where: str = "") -> float:
+    """Any real scalars: exact rationals, exact domain checks (raising the precise error,
+    its detail ending with ``where``), exact value correctly rounded."""
+    names = _names(name)
+    rats = [_rational(n, x, where) for n, x in zip(names, xs, strict=True)]
+    den = math.lcm(*(d for _n, d in rats))
+    nums = [n * (den // d) for n, d in rats]
+    vl, vg, _b, cv = xs[-4:]
+    n_l, n_g, cs, dval = gen.exact_domain(*nums[-4:], den)
+    if n_l < 0:
+        raise InvalidParameterError("var_local", "must be >= 0", f"got {_show(vl)}{where}")
+    if n_g < 0:
+        raise InvalidParameterError("var_global", "must be >= 0", f"got {_show(vg)}{where}")
+    if cs < 0:
+        raise InvalidParameterError(
+            "cov", "must satisfy cov^2 <= var_local * var_global (Cauchy-Schwarz, decided "
+            "exactly)", f"got cov={_show(cv)}, var_local={_show(vl)}, var_global={_show(vg)}"
+            f"{where}")
+    if _SPECS[name][2] == "raise" and dval <= 0:  # D >= 0 on the domain
+        raise _undefined(where)
     try:
-        return float(value)
+        return gen.EXACT[name](*nums, den)
     except OverflowError:
-        names = ("weight", *PARAM_ARGS) if len(vals) == 5 else PARAM_ARGS
-        raise InvalidParameterError(
-            ", ".join(names), "must keep the result within float64 range",
-            f"{name} overflows at {dict(zip(names, vals, strict=True))}") from None
-
-
-def _exact_d_positive(p: tuple[float, ...]) -> bool:
-    return bool(gen.EXACT["D"](*(Fraction(v) for v in p)) > 0)
-
-
-def _is_scalar(*xs: Any) -> bool:
-    for x in xs:
-        if not isinstance(x, _PY_REAL) and np.ndim(x) != 0:
-            return False
-    return True
-
-
-def _check_scalar(name: str, x: Any) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidParameterError(name, "must be a real number", f"got {x!r}") from None
-    if not math.isfinite(v):
-        raise InvalidParameterError(name, "must be finite", f"got {v}")
-    return v
-
-
-def _as_array(name: str, x: Any) -> npt.NDArray[np.float64]:
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidParameterError(name, "must be an array of real numbers") from None
-
-
-def _check_array(name: str, x: Any) -> npt.NDArray[np.float64]:
-    arr = _as_array(name, x)
-    if not np.isfinite(arr).all():
-        bad = arr[~np.isfinite(arr)].flat[0]
-        raise InvalidParameterError(name, "must be finite", f"got {bad}")
-    return arr
-
-
-def _check_params_scalar(vl: Any, vg: Any, b: Any, cv: Any) -> tuple[float, ...]:
-    vl, vg, b, cv = (_check_scalar(n, x) for n, x in zip(PARAM_ARGS, (vl, vg, b, cv), strict=True))
-    if vl < 0:
-        raise InvalidParameterError("var_local", "must be >= 0", f"got {vl}")
-    if vg < 0:
-        raise InvalidParameterError("var_global", "must be >= 0", f"got {vg}")
-    if abs(cv) > math.sqrt(vl) * math.sqrt(vg) * _CS_FACTOR:
-        raise InvalidParameterError(
-            "cov", "must satisfy cov^2 <= var_local * var_global (Cauchy-Schwarz)",
-            f"got cov={cv}, var_local={vl}, var_global={vg}")
-    return vl, vg, b, cv
-
-
-def _check_params_array(vl: Any, vg: Any, b: Any, cv: Any) -> tuple[npt.NDArray[np.float64], ...]:
-    vl, vg, b, cv = (_check_array(n, x) for n, x in zip(PARAM_ARGS, (vl, vg, b, cv), strict=True))
-    if (vl < 0).any():
-        raise InvalidParameterError("var_local", "must be >= 0", f"got {vl[vl < 0].flat[0]}")
-    if (vg < 0).any():
-        raise InvalidParameterError("var_global", "must be >= 0", f"got {vg[vg < 0].flat[0]}")
-    with np.errstate(over="ignore"):  # inf > inf is False, as in the scalar check
-        cs_bad = (np.abs(cv) > np.sqrt(vl) * np.sqrt(vg) * _CS_FACTOR).any()
-    if cs_bad:
-        raise InvalidParameterError(
-            "cov", "must satisfy cov^2 <= var_local * var_global (Cauchy-Schwarz)")
-    return vl, vg, b, cv
+        raise _overflow(name, xs, where) from None
 
 
 def _undefined(where: str = "") -> UndefinedOptimumError:
     return UndefinedOptimumError(
         "var_local, var_global, bias, cov",
         "need D = var_local + var_global - 2 cov + bias^2 > 0 for the optimal weight to exist",
-        where or "D = 0: every weight has MSE = var_local")
+        "D = 0 exactly: var_local = var_global = cov and bias = 0, so every weight has "
+        "MSE = var_local" + where)
 
 
-# --------------------------------------------------------------------------- fused loops
+def _direct(xs: tuple[Any, ...]) -> bool:
+    """Every argument a float, numpy.float64 or an int within float64's range: the
+    generated scalar function takes them as they are."""
+    for x in xs:
+        t = type(x)
+        if t is float or t is _F64:
+            continue
+        if t is int and -_MAX <= x <= _MAX:
+            continue
+        return False
+    return True
+
+
+def _call(name: str, xs: tuple[Any, ...]) -> FloatOrArray:
+    """The general path behind the generated public functions (which evaluate floats,
+    numpy.float64 and ints themselves): scalars of any other kind, and any invalid scalar
+    input, to :func:`_scalar_general` (exact; raises the precise error), arrays to the
+    array paths."""
+    if all(np.ndim(x) == 0 and not isinstance(x, (list, tuple)) for x in xs):
+        return _scalar_general(name, xs)
+    return _vector(name, xs)
+
+
+# --------------------------------------------------------------------------- arrays
 
 
 @cache
@@ -215,73 +246,145 @@ def _fast_module() -> ModuleType | None:
 
 
 def backend() -> str:
-    """``numba`` when large arrays take the fused compiled path, else ``numpy``."""
+    """``numba`` when arrays take the compiled loops, else ``numpy``."""
     return "numba" if _fast_module() is not None else "numpy"
 
 
-# --------------------------------------------------------------------------- array paths
+def _numba_loaded() -> bool:
+    return "numba" in sys.modules
 
 
-def _reference(name: str, *xs: Any) -> Any:
-    """The reference numpy path (whole-array validation, generated numpy function)."""
-    _, has_w, policy = _SPECS[name]
-    w = _check_array("weight", xs[0]) if has_w else None
-    p = _check_params_array(*xs[int(has_w):])
-    args = (w, *p) if has_w else p
-    shape = np.broadcast_shapes(*(np.shape(x) for x in args))
-    outside = ~np.broadcast_to(_in_domain(w, *p), shape)
-    full = [np.broadcast_to(x, shape) for x in args]
-    with np.errstate(all="ignore"):
-        dpos = np.array(np.broadcast_to(gen.VECTOR["D"](*p) > 0, shape))
-        for idx in zip(*np.nonzero(outside), strict=True):
-            dpos[idx] = _exact_d_positive(tuple(float(x[idx]) for x in full[-4:]))
-        if policy == "raise" and not dpos.all():
-            raise _undefined("D = 0 for some entries")
-        out = np.array(np.broadcast_to(gen.VECTOR[name](*args), shape), dtype=np.float64)
-    for idx in zip(*np.nonzero(outside & dpos), strict=True):
-        out[idx] = _exact(name, tuple(float(x[idx]) for x in full))
-    if policy == "zero":
-        out = np.asarray(np.where(dpos, out, 0.0), dtype=np.float64)
-    if not np.isfinite(out).all():  # valid input, but the value overflows float64
-        names = ("weight", *PARAM_ARGS) if has_w else PARAM_ARGS
-        raise InvalidParameterError(", ".join(names), "must keep the result within float64 "
-                                    "range", f"{name} overflows for some entries")
+def _kernels(size: int) -> ModuleType | None:
+    """The compiled loops for an array of ``size`` elements: always from
+    :data:`FAST_MIN_SIZE` elements, below only once numba is loaded (importing it costs
+    more than numpy arithmetic on a small array) or once the numpy path has cost
+    :data:`NUMBA_AFTER_S` seconds in this process."""
+    if size >= FAST_MIN_SIZE or _numba_loaded() or _NUMPY_SPENT[0] >= NUMBA_AFTER_S:
+        return _fast_module()
+    return None
+
+
+def fallback_stats(reset: bool = False) -> dict[str, int]:
+    """Elements evaluated in double-double by the array paths so far (compiled or numpy;
+    not the arrays below :data:`EXACT_MAX_SIZE` evaluated exactly without numba) and how
+    many of them went to the exact path (invalid, extreme, or undecided by the bound);
+    ``reset`` zeroes the counts."""
+    out = dict(_STATS)
+    if reset:
+        _STATS.update(elements=0, exact=0)
     return out
 
 
-def _fused(name: str, arrs: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64] | None:
-    """The fused compiled path, or ``None`` when it does not apply."""
-    shape = np.broadcast_shapes(*(x.shape for x in arrs))
+def _as_array(name: str, x: Any) -> npt.NDArray[Any]:
+    """``x`` as a float64 array, or an object array whose elements are evaluated exactly
+    (exact rationals, ints beyond 2^53, extended precision); invalid types raise."""
+    if isinstance(x, np.ma.MaskedArray):
+        if np.ma.is_masked(x):
+            raise InvalidParameterError(
+                name, "must not have masked entries (fill or compress the masked array)",
+                f"{int(np.ma.count_masked(x))} masked")
+        x = np.ma.getdata(x)
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(name, "must be an array of real numbers") from None
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr.astype(object) if arr.dtype.itemsize > 8 else arr.astype(np.float64,
+                                                                             copy=False)
+    if kind in "iu":  # exact as float64 up to 2^53, else evaluated exactly as ints
+        if arr.size and (int(arr.max()) > _EXACT_INT or int(arr.min()) < -_EXACT_INT):
+            return arr.astype(object)
+        return arr.astype(np.float64)
+    if kind == "O":
+        return arr
+    if kind == "b":
+        raise InvalidParameterError(name, "must be real numbers, not booleans")
+    raise InvalidParameterError(name, "must be an array of real numbers",
+                                f"got dtype {arr.dtype}")
+
+
+def _shape(names: tuple[str, ...], arrs: list[npt.NDArray[Any]]) -> tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrs))
+    except ValueError:
+        got = ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrs, strict=True))
+        raise InvalidParameterError(", ".join(names), "must have shapes that broadcast "
+                                    "together", f"got {got}") from None
+
+
+def _element(name: str, vals: tuple[Any, ...], index: tuple[int, ...]) -> float:
+    """One element evaluated exactly; its error, if any, says where it is."""
+    r = gen.SCALAR[name](*vals) if _direct(vals) else None
+    if r is not None:
+        return r
+    return _scalar_general(name, vals, f", at index {index}")
+
+
+def _flat(a: npt.NDArray[np.float64], shape: tuple[int, ...], size: int) -> Any:
+    """A compiled loop's argument: a float for a single value, else a C-contiguous 1-D
+    array of ``size`` elements (a view when ``a`` has them all, so a writable input stays
+    writable: numba compiles read-only arrays separately)."""
+    if a.size == 1:
+        return float(a.reshape(-1)[0])
+    if a.size == size:
+        return np.ascontiguousarray(a).reshape(-1)
+    return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
+
+
+def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
+    names = _names(name)
+    arrs = [_as_array(n, x) for n, x in zip(names, xs, strict=True)]
+    shape = _shape(names, arrs)
     size = math.prod(shape)
-    if size < FAST_MIN_SIZE:
-        return None
-    mod = _fast_module()
-    if mod is None:
-        return None
-    args: list[Any] = []
-    for x in arrs:
-        if x.size == 1:
-            args.append(float(x.reshape(-1)[0]))
-        elif x.shape == shape:
-            args.append(x.reshape(-1))
-        else:
-            return None
-    out = np.empty(size, dtype=np.float64)
-    if _run_chunks(getattr(mod, name), args, out):
-        res = _reference(name, *arrs)  # raises the reference path's exact error
-        return np.asarray(res, dtype=np.float64)
+    if any(a.dtype == object for a in arrs):  # exact element by element
+        full = [np.broadcast_to(a, shape) for a in arrs]
+        out = np.empty(shape, dtype=np.float64)
+        for idx in np.ndindex(shape):
+            out[idx] = _element(name, tuple(a[idx] for a in full), idx)
+        _STATS["elements"] += size
+        _STATS["exact"] += size
+        return out
+    mod = _kernels(size)
+    if mod is not None:
+        args: list[Any] = [_flat(a, shape, size) for a in arrs]
+        out = np.empty(size, dtype=np.float64)
+        bad = _run_chunks(getattr(mod, name), args, out)
+        _STATS["elements"] += size
+        _STATS["exact"] += bad
+    elif size < EXACT_MAX_SIZE:  # numpy's per-operation cost would dominate
+        args = [np.broadcast_to(a, shape).reshape(-1) for a in arrs]
+        out = np.full(size, np.nan)
+        bad = size
+    else:
+        args = [np.broadcast_to(a, shape).reshape(-1) for a in arrs]
+        out = np.empty(size, dtype=np.float64)
+        start = time.perf_counter()
+        with np.errstate(all="ignore"):
+            for lo in range(0, size, NUMPY_CHUNK):  # temporaries stay in cache
+                part = [x[lo:lo + NUMPY_CHUNK] for x in args]
+                value, ok = gen.CR[name](*part)
+                out[lo:lo + NUMPY_CHUNK] = np.where(ok, value, np.nan)
+        bad = int(np.count_nonzero(np.isnan(out)))
+        _NUMPY_SPENT[0] += time.perf_counter() - start
+        _STATS["elements"] += size
+        _STATS["exact"] += bad
+    if bad:
+        for i in np.flatnonzero(np.isnan(out)):
+            vals = tuple(float(x if isinstance(x, float) else x[i]) for x in args)
+            out[i] = _element(name, vals, tuple(int(k) for k in np.unravel_index(i, shape)))
     return out.reshape(shape)
 
 
 def threads(size: int) -> int:
-    """Threads for a fused call over ``size`` elements: one per :data:`THREAD_CHUNK`
+    """Threads for a compiled call over ``size`` elements: one per :data:`THREAD_CHUNK`
     elements, at most ``$MODELAVG_SYM_THREADS`` (default: the CPU count, capped at 4)."""
     cap = int(os.environ.get(THREADS_ENV, "0")) or min(4, os.cpu_count() or 1)
     return max(1, min(cap, size // THREAD_CHUNK))
 
 
 def _run_chunks(fn: Callable[..., int], args: list[Any], out: npt.NDArray[np.float64]) -> int:
-    """Run a fused loop over contiguous chunks in threads (the loops release the GIL);
+    """Run a compiled loop over contiguous chunks in threads (the loops release the GIL);
     elementwise, so the result does not depend on the thread count.  Plain threads
     started per call (tens of microseconds against milliseconds of work) stay fork-safe."""
     n = out.shape[0]
@@ -304,107 +407,31 @@ def _run_chunks(fn: Callable[..., int], args: list[Any], out: npt.NDArray[np.flo
     return int(sum(bad))
 
 
-def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
-    names = ("weight", *PARAM_ARGS) if _SPECS[name][1] else PARAM_ARGS
-    arrs = [_as_array(n, x) for n, x in zip(names, xs, strict=True)]
-    out = _fused(name, arrs) if name in FUSED else None
-    if out is None:
-        out = _reference(name, *arrs)
-    return out
-
-
-def _scalar_general(name: str, xs: tuple[Any, ...]) -> float:
-    """Scalar path for any real scalars (ints, numpy scalars): convert, evaluate with the
-    generated function, and on anything unusual run the reference checks (which raise)."""
-    try:
-        r = gen.SCALAR[name](*map(float, xs))  # NaN/inf fail its range checks -> None
-    except (TypeError, ValueError, OverflowError):
-        r = None
-    if r is not None:
-        return r
-    _, has_w, policy = _SPECS[name]
-    names = ("weight", *PARAM_ARGS) if has_w else PARAM_ARGS
-    vals = tuple(_check_scalar(n, x) for n, x in zip(names, xs, strict=True))
-    p = _check_params_scalar(*vals[int(has_w):])
-    d_pos = _exact_d_positive(p)
-    if policy and not d_pos:
-        if policy == "zero":
-            return 0.0
-        raise _undefined()
-    # valid input whose evaluation overflows in float64 (e.g. bias ~ 1e200): numpy
-    # semantics, and an error rather than inf/nan
-    v = _exact(name, vals)
-    if not math.isfinite(v):
-        raise InvalidParameterError(
-            ", ".join(names), "must keep the result within float64 range",
-            f"{name} overflows at {dict(zip(names, vals, strict=True))}")
-    return v
-
-
 # --------------------------------------------------------------------------- public API
 
 
-def _call(name: str, xs: tuple[Any, ...]) -> FloatOrArray:
-    """Dispatch: Python floats to the generated scalar function (``None`` on anything
-    unusual), other scalars to the general scalar path, arrays to the array paths."""
-    if all(type(x) is float for x in xs):
-        r = gen.SCALAR[name](*xs)
-        if r is not None:
-            return r
-    if _is_scalar(*xs):
-        return _scalar_general(name, xs)
-    return _vector(name, xs)
+def _fallback(name: str, xs: tuple[Any, ...]) -> Any:
+    """The general path of the generated public functions (anything but floats, numpy
+    float64 and ints evaluated as they are, and every invalid input)."""
+    if name == "beneficial_interval":
+        hi = _call("interval_high", xs)
+        if isinstance(hi, float):  # + 0.0: an end at zero is +0.0 (2a* may round to -0.0)
+            return (min(0.0, hi) + 0.0, max(0.0, hi) + 0.0)
+        return np.minimum(0.0, hi) + 0.0, np.maximum(0.0, hi) + 0.0
+    return _call(name, xs)
 
 
-def optimal_weight(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
-                   cov: ArrayLike = 0.0) -> FloatOrArray:
-    """Optimal weight on the global model, a* = (s_L - c) / D, D = Delta^2 + (s_L - c) + (s_G - c).
+gen.set_fallback(_fallback)
 
-    Minimises MSE(a) = E[((1-a) L + a G - theta)^2] (R2).  Requires s_L, s_G >= 0,
-    c^2 <= s_L s_G, and D > 0 (raises :class:`UndefinedOptimumError` when D = 0).
-    """
-    return _call("optimal_weight", (var_local, var_global, bias, cov))
-
-
-def mse(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
-        cov: ArrayLike = 0.0) -> FloatOrArray:
-    """MSE of theta_a = (1-a) L + a G: (1-a)^2 s_L + a^2 (s_G + Delta^2) + 2a(1-a)c (R1).
-
-    Any real weight a is allowed.
-    """
-    return _call("mse", (weight, var_local, var_global, bias, cov))
-
-
-def benefit(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
-            cov: ArrayLike = 0.0) -> FloatOrArray:
-    """Benefit of averaging over the local model, B(a) = MSE(0) - MSE(a) = D a (2a* - a) (R4).
-
-    Evaluated in the product form (no cancellation between two MSEs).  Positive exactly
-    for a strictly between 0 and 2a*; negative outside.  Defined for D = 0 too (then 0).
-    """
-    return _call("benefit", (weight, var_local, var_global, bias, cov))
-
-
-def min_mse(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
-            cov: ArrayLike = 0.0) -> FloatOrArray:
-    """Minimum MSE, MSE(a*) = s_L - (s_L - c)^2 / D (R3); (1 - a*) s_L when c = 0 (R8).
-
-    Evaluated in the closed form (s_L (s_G + Delta^2) - c^2) / D.  Requires D > 0.
-    """
-    return _call("min_mse", (var_local, var_global, bias, cov))
-
-
-def beneficial_interval(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
-                        cov: ArrayLike = 0.0) -> tuple[FloatOrArray, FloatOrArray]:
-    """The open interval of weights with B(a) > 0: between the roots 0 and 2a* of B (R5).
-
-    Returns ``(low, high)`` with low <= high; it lies below 0 when c > s_L, and is empty
-    (low == high == 0) when s_L = c.  Requires D > 0.
-    """
-    hi = _call("interval_high", (var_local, var_global, bias, cov))
-    if isinstance(hi, float):
-        return (min(0.0, hi), max(0.0, hi))
-    return np.minimum(0.0, hi), np.maximum(0.0, hi)
+# The public functions are generated (``_generated.py``): the exact scalar evaluation is
+# inlined in them, saving a call on the fast path; their docstrings state the formulas.
+optimal_weight = gen.optimal_weight
+mse = gen.mse
+benefit = gen.benefit
+min_mse = gen.min_mse
+beneficial_interval = gen.beneficial_interval
+for _fn in (optimal_weight, mse, benefit, min_mse, beneficial_interval):
+    _fn.__module__ = __name__  # documented (and pickled) as the API's
 
 
 #: Public compiled functions by name (the float route and reports iterate over these).

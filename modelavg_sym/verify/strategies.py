@@ -178,7 +178,9 @@ def float_params(draw: st.DrawFn, independent: bool = False) -> tuple[float, flo
         return vl, vg, b, 0.0
     rho = draw(st.one_of(st.sampled_from([0.0, 1.0, -1.0]), st.floats(-1.0, 1.0)))
     cv = rho * math.sqrt(vl) * math.sqrt(vg)
-    while abs(cv) > math.sqrt(vl) * math.sqrt(vg):  # rounding can cross the bound
+    # rounding can cross the bound: shrink until cov^2 <= var_local var_global exactly (the
+    # API decides the Cauchy-Schwarz condition exactly, without slack)
+    while Fraction(cv) ** 2 > Fraction(vl) * Fraction(vg):
         cv = float(np.nextafter(cv, 0.0))
     if vl + vg - 2 * cv + b * b <= 0:  # D = 0 only on a measure-zero set; keep D > 0
         vl = 2 * vl + scale  # keeps |c| <= sqrt(s_L s_G); D > 0 whatever the scales
