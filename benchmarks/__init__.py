@@ -95,6 +95,36 @@ def timed_run(cmd: Sequence[str], *, cwd: Path = ROOT, stdin: str | None = None,
     return time.perf_counter() - t0, proc
 
 
+class CommandFailed(Exception):
+    """A benchmarked command exited non-zero: ``name`` and a one-line ``message``."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name, self.message = name, message
+
+
+def command_medians(cmds: Mapping[str, Sequence[str]], runs: int
+                    ) -> tuple[dict[str, float], dict[str, str]]:
+    """Median wall times of fresh processes over ``runs`` interleaved rounds (the order
+    rotated each round), after one warm-up run each that also checks the command works;
+    returns ``(medians, stdout by name)``.  Raises :class:`CommandFailed` for the first
+    command that exits non-zero."""
+    outputs: dict[str, str] = {}
+    for name, cmd in cmds.items():  # warm the file cache; check that each command works
+        _, proc = timed_run(cmd)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            raise CommandFailed(name, f"failed (exit {proc.returncode}): {last}")
+        outputs[name] = proc.stdout
+    times: dict[str, list[float]] = {n: [] for n in cmds}
+    names = sorted(cmds)
+    for r in range(runs):
+        for k in range(len(names)):
+            name = names[(r + k) % len(names)]
+            times[name].append(timed_run(cmds[name])[0])
+    return {n: statistics.median(ts) for n, ts in times.items()}, outputs
+
+
 def python() -> str:
     """The interpreter running the benchmarks (the venv's, when run from it)."""
     return sys.executable

@@ -16,12 +16,11 @@ a* at the point must equal what ``weight`` prints for the same s_L, s_G, Delta.
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
 import textwrap
 from pathlib import Path
 
-from . import Row, fmt_s, goal_row, python, row, timed_run
+from . import CommandFailed, Row, command_medians, fmt_s, goal_row, python, row
 
 GOAL = 3.0
 
@@ -54,21 +53,10 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
                   "--numeric", "n_0=4", "n_1=8", "v_0=2", "v_1=1", "mu_0=0", "mu_1=1/2"]
         cmds = {"derive": [*derive, "--no-cache"], "derive-warm": derive,
                 "weight": [python(), "-m", "modelavg_sym.cli", *WEIGHT]}
-        outputs = {}
-        for name, cmd in cmds.items():
-            _, proc = timed_run(cmd)
-            if proc.returncode != 0:
-                last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-                return [row(f"derive vs weight: {name}", f"failed (exit {proc.returncode}): "
-                            f"{last}", None, "-", False)]
-            outputs[name] = proc.stdout
-        times: dict[str, list[float]] = {n: [] for n in cmds}
-        names = sorted(cmds)
-        for r in range(runs):
-            for k in range(len(names)):
-                name = names[(r + k) % len(names)]
-                times[name].append(timed_run(cmds[name])[0])
-    med = {n: statistics.median(ts) for n, ts in times.items()}
+        try:
+            med, outputs = command_medians(cmds, runs)
+        except CommandFailed as e:
+            return [row(f"derive vs weight: {e.name}", e.message, None, "-", False)]
     a_weight = json.loads(outputs["weight"])["optimal_weight"]
     a_derive = _numeric_line(outputs["derive"], "optimal_weight")
     a_warm = _numeric_line(outputs["derive-warm"], "optimal_weight")

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import statistics
 from pathlib import Path
 
-from . import Row, fmt_s, goal_row, python, row, timed_run
+from . import CommandFailed, Row, command_medians, fmt_s, goal_row, python, row, timed_run
 
 CLI_GOAL = 2.5
 IMPORT_GOAL = 1.5
@@ -45,21 +44,11 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
     }
     if script is not None:
         cmds["cli"] = [script, *CLI_ARGS]
-    outputs: dict[str, str] = {}
-    for name, cmd in cmds.items():  # warm the file cache; check that each command works
-        _, proc = timed_run(cmd)
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-            return [row(f"3. start-up: {name}", f"failed (exit {proc.returncode}): {last}",
-                        None, "-", False, " ".join(cmd))]
-        outputs[name] = proc.stdout
-    times: dict[str, list[float]] = {n: [] for n in cmds}
-    names = sorted(cmds)
-    for r in range(runs):
-        for k in range(len(names)):
-            name = names[(r + k) % len(names)]
-            times[name].append(timed_run(cmds[name])[0])
-    med = {n: statistics.median(ts) for n, ts in times.items()}
+    try:
+        med, outputs = command_medians(cmds, runs)
+    except CommandFailed as e:
+        return [row(f"3. start-up: {e.name}", e.message, None, "-", False,
+                    " ".join(cmds[e.name]))]
     rows: list[Row] = []
     if "cli" in med:
         import modelavg_sym

@@ -43,6 +43,7 @@ __all__ = [
     "estimated_presentation",
     "independent_presentation",
     "presentations_from",
+    "setting_core_forms",
     "two_estimator_presentation",
 ]
 
@@ -97,6 +98,26 @@ def core_forms(zero_c: bool) -> dict[str, Form]:
                            text="The gain relative to the local model"),
         "personalization_value": f(D * (1 - A_STAR) ** 2,
                                    text="The value of personalization over the global model"),
+    }
+
+
+def setting_core_forms(core: Mapping[str, Form], weight: sp.Expr, zero_c: bool
+                       ) -> dict[str, Form]:
+    """A setting's results after its s_L, s_G, c and Delta: the two-estimator forms
+    ``core`` (already in the setting's names), with the optimal weight ``weight`` (c = 0
+    when ``zero_c``) and the benefit as its last, factored, form."""
+    return {
+        "D": core["D"],
+        "mse": core["mse"],
+        "optimal_weight": Form((weight.subs(c, 0) if zero_c else weight,),
+                               "Substituting, the optimal weight"),
+        "min_mse": core["min_mse_stable"],
+        "mse_local": core["mse_local"],
+        "mse_global": core["mse_global"],
+        "benefit": Form(core["benefit"].chain[-1:], core["benefit"].text),
+        "benefit_factored": core["benefit_factored"],
+        "benefit_root_high": core["benefit_root_high"],
+        "personalization_value": core["personalization_value"],
     }
 
 

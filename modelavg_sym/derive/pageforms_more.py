@@ -21,7 +21,7 @@ from modelavg_sym.derive import nestimators as ne
 from modelavg_sym.derive import settings as S
 from modelavg_sym.derive.core import Derivation, two_estimator
 from modelavg_sym.derive.display import A_STAR, THETA_A, D, SqNorm, Tr
-from modelavg_sym.derive.pageforms import core_forms
+from modelavg_sym.derive.pageforms import core_forms, setting_core_forms
 from modelavg_sym.derive.presentation import Form, Name, Presentation, Where, auto
 from modelavg_sym.symbols import Delta, c, s_G, s_L
 
@@ -78,17 +78,7 @@ def _setting_part(prefix: str, setting: S.Setting) -> dict[str, Form]:
         "cov": Form((auto(setting.cov, names[:1]),), "their covariance"),
         "bias": Form((mean_g - target,), "and the bias of the global model"),
         "bias_sq": Form((Delta**2,), "The expected squared bias (the node means are fixed)"),
-        "D": core["D"],
-        "mse": core["mse"],
-        "optimal_weight": Form((weight.subs(c, 0) if zero_c else weight,),
-                               "Substituting, the optimal weight"),
-        "min_mse": core["min_mse_stable"],
-        "mse_local": core["mse_local"],
-        "mse_global": core["mse_global"],
-        "benefit": Form(core["benefit"].chain[-1:], core["benefit"].text),
-        "benefit_factored": core["benefit_factored"],
-        "benefit_root_high": core["benefit_root_high"],
-        "personalization_value": core["personalization_value"],
+        **setting_core_forms(core, weight, zero_c),
     }
     missing = set(d.results) - set(hints)
     if missing:  # pragma: no cover - a result added to settings without a form

@@ -14,7 +14,7 @@ import sympy as sp
 
 from modelavg_sym.derive.core import Derivation, two_estimator
 from modelavg_sym.derive.display import A_STAR, MSE, D, Expect
-from modelavg_sym.derive.pageforms import core_forms
+from modelavg_sym.derive.pageforms import core_forms, setting_core_forms
 from modelavg_sym.derive.presentation import Form, Name, Presentation, Where, auto
 from modelavg_sym.derive.settings import Setting
 from modelavg_sym.symbols import Delta, a, c, s_G, s_L
@@ -84,17 +84,7 @@ def setting_presentation(setting: Setting, d: Derivation) -> Presentation:
         "bias_sq": (Form((Delta**2,), "The squared bias (the node means are fixed)")
                     if setting.population.spread is None else
                     Form((auto(setting.bias_sq),), "and its expected squared bias")),
-        "D": core["D"],
-        "mse": core["mse"],
-        "optimal_weight": Form((weight.subs(c, 0) if zero_c else weight,),
-                               "Substituting, the optimal weight"),
-        "min_mse": core["min_mse_stable"],
-        "mse_local": core["mse_local"],
-        "mse_global": core["mse_global"],
-        "benefit": Form(core["benefit"].chain[-1:], core["benefit"].text),
-        "benefit_factored": core["benefit_factored"],
-        "benefit_root_high": core["benefit_root_high"],
-        "personalization_value": core["personalization_value"],
+        **setting_core_forms(core, weight, zero_c),
     }
     forms = {k: hints[k] if k in hints else Form((auto(v, names),), hint=False)
              for k, v in d.results.items() if not isinstance(v, sp.MatrixBase)}
