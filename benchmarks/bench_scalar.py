@@ -13,7 +13,9 @@ but numpy.float64 as Python floats, since arithmetic on numpy scalars is not pla
 and is about 3x slower, which would flatter the ratio (the ratio against arithmetic on
 the numpy scalars themselves is given in the note).  ``mse``, ``benefit``, ``min_mse`` and
 ``beneficial_interval`` are timed with float arguments.  The plain expressions are
-hand-written here only, as the comparison.
+hand-written here only, as the comparison.  The API runs its C extension when it is
+built (``modelavg_sym.numeric._cscalar``, compiled at install where a C compiler is
+found); the float row's note gives the exact integer path alone, measured in the same run.
 """
 
 from __future__ import annotations
@@ -87,6 +89,26 @@ def _pair(api_ns: dict[str, Any], plain_ns: dict[str, Any], name: str, repeats: 
                               repeats, number)
 
 
+def _exact_path_note(api_ns: dict[str, Any], plain_ns: dict[str, Any], repeats: int,
+                     number: int) -> str:
+    """Where the C extension is built: the same call on the exact integer path alone (what
+    an install without a C compiler runs), in the same run."""
+    from modelavg_sym.numeric import _generated as gen
+
+    if not gen.C_EXTENSION:
+        return "; C extension not built: the exact integer path answers"
+    saved = {k: v for k, v in vars(gen).items() if k.startswith("_C_")}
+    try:
+        for k in saved:
+            setattr(gen, k, gen._no_extension)
+        med = _pair(api_ns, plain_ns, "optimal_weight", repeats, number)
+    finally:
+        for k, v in saved.items():
+            setattr(gen, k, v)
+    return (f"; C extension in use (exact integer path alone, as without a C compiler: "
+            f"{fmt_s(med['api'])}, {med['api'] / med['plain']:.1f}x)")
+
+
 def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
     import modelavg_sym as m
 
@@ -107,6 +129,8 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
                         "optimal_weight", repeats, number)
             note += (f"; plain arithmetic on the numpy scalars themselves: "
                      f"{fmt_s(own['plain'])} ({own['api'] / own['plain']:.1f}x)")
+        if kind == "float":
+            note += _exact_path_note(api_ns, plain_ns, repeats, number)
         if kind == "Fraction":
             fl = _pair(api_ns, floats, "optimal_weight", repeats, number)
             note += (f"; plain arithmetic on Python floats: {fmt_s(fl['plain'])} "

@@ -23,6 +23,7 @@ and subnormals, results that overflow.  Each example is a batch of points (more 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
 from fractions import Fraction
@@ -109,27 +110,48 @@ def call(name: str, w, vl, vg, b, c):
     return out[1] if name == "beneficial_interval" else out  # the high end, 2a* or 0
 
 
+class exact_path_only:
+    """Context manager: the public functions without the C extension (its functions
+    replaced by the stand-in that answers None), as where no C compiler was found."""
+
+    def __enter__(self) -> None:
+        self.saved = {k: v for k, v in vars(gen).items() if k.startswith("_C_")}
+        for k in self.saved:
+            setattr(gen, k, gen._no_extension)
+
+    def __exit__(self, *exc: object) -> None:
+        for k, v in self.saved.items():
+            setattr(gen, k, v)
+
+
+#: The scalar paths checked: the public functions as built (the C extension first, when
+#: built), and the exact integer path alone.
+SCALAR_PATHS = ("as built", "exact path") if gen.C_EXTENSION else ("exact path",)
+
+
 def expect_scalar(name: str, p: tuple[float, ...]) -> float | None:
-    """Check the scalar path at p against the reference; the expected float (None if the
-    call must raise, which is checked too)."""
+    """Check the scalar path at p against the reference, with and without the C extension;
+    the expected float (None if the call must raise, which is checked too)."""
     kind, value = reference(name, *p)
-    if kind == "ok":
-        got = call(name, *p)
-        want = float(value)
-        if name == "beneficial_interval":  # (min(0, 2a*), max(0, 2a*)): the high end, and
-            want = max(0.0, want) + 0.0  # an end at zero is +0.0
-        assert type(got) is float
-        same_bits((name, p), got, want)
-        return want
-    err = {"invalid": InvalidParameterError, "undefined": UndefinedOptimumError,
-           "overflow": InvalidParameterError}[kind]
-    with pytest.raises(err) as exc:
-        call(name, *p)
-    if kind == "overflow":
-        assert "float64 range" in str(exc.value)
-    if kind == "invalid":
-        assert not isinstance(exc.value, UndefinedOptimumError)
-    return None
+    for path in SCALAR_PATHS:
+        with exact_path_only() if path == "exact path" else contextlib.nullcontext():
+            if kind == "ok":
+                got = call(name, *p)
+                want = float(value)
+                if name == "beneficial_interval":  # (min(0, 2a*), max(0, 2a*)): the high
+                    want = max(0.0, want) + 0.0  # end, and an end at zero is +0.0
+                assert type(got) is float
+                same_bits((path, name, p), got, want)
+                continue
+            err = {"invalid": InvalidParameterError, "undefined": UndefinedOptimumError,
+                   "overflow": InvalidParameterError}[kind]
+            with pytest.raises(err) as exc:
+                call(name, *p)
+            if kind == "overflow":
+                assert "float64 range" in str(exc.value)
+            if kind == "invalid":
+                assert not isinstance(exc.value, UndefinedOptimumError)
+    return want if kind == "ok" else None
 
 
 def check_batch(points: list[tuple[float, ...]], backends: tuple[str, ...]) -> None:

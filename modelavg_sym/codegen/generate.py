@@ -8,7 +8,7 @@ import difflib
 from collections.abc import Callable
 from pathlib import Path
 
-from modelavg_sym.codegen import estimators, fused, python
+from modelavg_sym.codegen import cext, estimators, fused, python
 from modelavg_sym.runtime.atomic import atomic_write
 
 #: Repo-relative path of each generated module -> the function that prints it.
@@ -16,6 +16,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "modelavg_sym/numeric/_generated.py": python.module_source,
     "modelavg_sym/numeric/_fastkernels.py": fused.module_source,
     estimators.GENERATED_PATH: estimators.module_source,
+    cext.GENERATED_PATH: cext.module_source,
 }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from sympy.printing.numpy import NumPyPrinter
 
-from modelavg_sym.codegen import rounding
+from modelavg_sym.codegen import cext, rounding
 from modelavg_sym.codegen.forms import FUSED, PARAM_SYMBOLS, SPECS, api_args, forms
 from modelavg_sym.codegen.printing import COMMAND, constants_block, printed, with_banner
 
@@ -128,7 +128,13 @@ def public_source(name: str) -> str:
                 "    except OverflowError:", "        pass",
                 f"return {back}"]
 
-    test = []
+    fast = f"_C_{form_name.upper()}({', '.join(args)})"
+    if name == "beneficial_interval":
+        fast_done = ["return (min(0.0, hi) + 0.0, max(0.0, hi) + 0.0)"]
+    else:
+        fast_done = ["return hi"]
+    test = [f"hi = {fast}  # the C extension, when built: a certified value or None",
+            "if hi is not None:", *(f"    {ln}" for ln in fast_done)]
     for k, a in enumerate(args):
         head = "if (" if k == 0 else "        and "
         test.append(f"{head}(type({a}) is float or type({a}) is _F64 "
@@ -274,6 +280,25 @@ ArrayLike = npt.ArrayLike
 FloatOrArray = float | npt.NDArray[numpy.float64]
 
 
+def _no_extension(*args):
+    """Stands for a function of the C extension when it is not built (or not current)."""
+    return None
+
+
+if _os.environ.get("MODELAVG_SYM_NO_CEXT"):  # the exact path alone (tests, benchmarks)
+    _cscalar = None
+else:
+    try:
+        from modelavg_sym.numeric import _cscalar
+    except ImportError:  # built without a C compiler: the exact path answers every call
+        _cscalar = None
+    else:
+        if getattr(_cscalar, "DIGEST", None) != CSCALAR_DIGEST:  # built from an older text
+            _cscalar = None
+#: True when the C extension (``_cscalar``, generated from the same programs) is in use.
+C_EXTENSION = _cscalar is not None
+@C_BINDINGS@
+
 def FALLBACK(name, args):
     """The general path for anything the public functions do not evaluate here (replaced
     by the API's, :func:`set_fallback`)."""
@@ -290,7 +315,9 @@ def set_fallback(fn):
 def module_source() -> str:
     """The text of ``modelavg_sym/numeric/_generated.py`` (deterministic)."""
     names = list(SPECS)
-    code = _PUBLIC_HEAD
+    binds = "\n".join(f"_C_{n.upper()} = _cscalar.{n} if _cscalar is not None else _no_extension"
+                      for n in names)
+    code = _PUBLIC_HEAD.replace("@C_BINDINGS@", binds + "\n")
     for n in PUBLIC:
         code += "\n\n" + public_source(n)
     for n in names:
@@ -303,6 +330,9 @@ def module_source() -> str:
         code += "\n\n".join([scalar_source(n), exact_source(n), rounding.element_source(n)])
     regs = "\n".join(_registry(p, names) for p in ("scalar", "exact", "cr"))
     return with_banner(_DOC.format(command=COMMAND) + "\nfrom __future__ import annotations\n\n"
-                       + "import numpy\nimport numpy.typing as npt\n\n"
-                       + constants_block() + _tables() + rounding.helpers_source()
+                       + "import os as _os\n\nimport numpy\nimport numpy.typing as npt\n\n"
+                       + constants_block()
+                       + "#: SHA-256 of the C extension's source this module goes with\n"
+                       + f"CSCALAR_DIGEST = {cext.digest()!r}\n"
+                       + _tables() + rounding.helpers_source()
                        + _NUMPY_HELPERS + "\n\n" + domain_source() + code + "\n\n" + regs)

@@ -613,18 +613,23 @@ def element_source(name: str, decorator: str = "") -> str:
     return "\n".join([*([decorator] if decorator else []), head, doc, *body]) + "\n"
 
 
+#: The constants of the element functions: (name, value, comment), in printing order.
+CONSTANTS: tuple[tuple[str, float, str], ...] = (
+    ("DELTA", DELTA, "2^-96: relative error bound charged per double-word operation"),
+    ("SLACK", SLACK, "covers |x_dd| <= |x_h|(1+u) and the bound's own rounding"),
+    ("TINY", TINY, "2^-900, 2^900: products and quotients are 0 or within [TINY, HUGE]"),
+    ("HUGE", HUGE, ""),
+    ("DIV_ACC", DIV_ACC, "2^-20: a divisor's error bound must be below DIV_ACC |y_h|"),
+    ("EXPONENT", 0x7FF << 52, "exponent bits of a float64"),
+    ("HALF_ULP", 2.0**-53, "half an ulp of 1"),
+    ("ULP_SLACK", 2.0**-53 * SLACK, "u (1 + 1/1000): one rounding, with slack"),
+)
+
+
 def constants_source() -> str:
     """The constants the element functions use (``repr``: exact round trip)."""
-    rows = [("DELTA", DELTA, "2^-96: relative error bound charged per double-word operation"),
-            ("SLACK", SLACK, "covers |x_dd| <= |x_h|(1+u) and the bound's own rounding"),
-            ("TINY", TINY, "2^-900, 2^900: products and quotients are 0 or within [TINY, HUGE]"),
-            ("HUGE", HUGE, ""),
-            ("DIV_ACC", DIV_ACC, "2^-20: a divisor's error bound must be below DIV_ACC |y_h|"),
-            ("EXPONENT", 0x7FF << 52, "exponent bits of a float64"),
-            ("HALF_ULP", 2.0**-53, "half an ulp of 1"),
-            ("ULP_SLACK", 2.0**-53 * SLACK, "u (1 + 1/1000): one rounding, with slack")]
     out = []
-    for n, v, doc in rows:
+    for n, v, doc in CONSTANTS:
         if doc:
             out.append(f"#: {doc}")
         out.append(f"{n} = {v!r}")

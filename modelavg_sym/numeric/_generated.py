@@ -23,6 +23,8 @@ The method: :mod:`modelavg_sym.codegen.rounding`.
 
 from __future__ import annotations
 
+import os as _os
+
 import numpy
 import numpy.typing as npt
 
@@ -43,6 +45,8 @@ EXPONENT = 9218868437227405312
 HALF_ULP = 1.1102230246251565e-16
 #: u (1 + 1/1000): one rounding, with slack
 ULP_SLACK = 1.1113332476497816e-16
+#: SHA-256 of the C extension's source this module goes with
+CSCALAR_DIGEST = '2cc3d1d1fbde257f95f8b1dd814f80bd499d0602f3923662f482917df7e7de6a'
 #: Symbol names of each form's arguments, in call order.
 ARGS = {
     'optimal_weight': ('s_L', 's_G', 'Delta', 'c'),
@@ -174,6 +178,30 @@ ArrayLike = npt.ArrayLike
 FloatOrArray = float | npt.NDArray[numpy.float64]
 
 
+def _no_extension(*args):
+    """Stands for a function of the C extension when it is not built (or not current)."""
+    return None
+
+
+if _os.environ.get("MODELAVG_SYM_NO_CEXT"):  # the exact path alone (tests, benchmarks)
+    _cscalar = None
+else:
+    try:
+        from modelavg_sym.numeric import _cscalar
+    except ImportError:  # built without a C compiler: the exact path answers every call
+        _cscalar = None
+    else:
+        if getattr(_cscalar, "DIGEST", None) != CSCALAR_DIGEST:  # built from an older text
+            _cscalar = None
+#: True when the C extension (``_cscalar``, generated from the same programs) is in use.
+C_EXTENSION = _cscalar is not None
+_C_OPTIMAL_WEIGHT = _cscalar.optimal_weight if _cscalar is not None else _no_extension
+_C_MSE = _cscalar.mse if _cscalar is not None else _no_extension
+_C_BENEFIT = _cscalar.benefit if _cscalar is not None else _no_extension
+_C_MIN_MSE = _cscalar.min_mse if _cscalar is not None else _no_extension
+_C_INTERVAL_HIGH = _cscalar.interval_high if _cscalar is not None else _no_extension
+
+
 def FALLBACK(name, args):
     """The general path for anything the public functions do not evaluate here (replaced
     by the API's, :func:`set_fallback`)."""
@@ -194,6 +222,9 @@ def optimal_weight(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike,
     Correctly rounded: the float64 nearest the exact value of the derived form
     (-c + s_L)/(Delta**2 - 2*c + s_G + s_L).
     """
+    hi = _C_OPTIMAL_WEIGHT(var_local, var_global, bias, cov)  # the C extension, when built: a certified value or None
+    if hi is not None:
+        return hi
     if ((type(var_local) is float or type(var_local) is _F64 or (type(var_local) is int and -MAX <= var_local <= MAX))
             and (type(var_global) is float or type(var_global) is _F64 or (type(var_global) is int and -MAX <= var_global <= MAX))
             and (type(bias) is float or type(bias) is _F64 or (type(bias) is int and -MAX <= bias <= MAX))
@@ -262,6 +293,9 @@ def mse(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias: Ar
     Any real weight a is allowed.  Correctly rounded (never negative): the float64 nearest the
     exact value of the derived form Delta**2*a**2 + a**2*s_G + 2*a*c*(1 - a) + s_L*(1 - a)**2.
     """
+    hi = _C_MSE(weight, var_local, var_global, bias, cov)  # the C extension, when built: a certified value or None
+    if hi is not None:
+        return hi
     if ((type(weight) is float or type(weight) is _F64 or (type(weight) is int and -MAX <= weight <= MAX))
             and (type(var_local) is float or type(var_local) is _F64 or (type(var_local) is int and -MAX <= var_local <= MAX))
             and (type(var_global) is float or type(var_global) is _F64 or (type(var_global) is int and -MAX <= var_global <= MAX))
@@ -345,6 +379,9 @@ def benefit(weight: ArrayLike, var_local: ArrayLike, var_global: ArrayLike, bias
     Correctly rounded: the float64 nearest the exact value of the derived form
     a*(a + 2*(c - s_L)/(Delta**2 - 2*c + s_G + s_L))*(-Delta**2 + 2*c - s_G - s_L).
     """
+    hi = _C_BENEFIT(weight, var_local, var_global, bias, cov)  # the C extension, when built: a certified value or None
+    if hi is not None:
+        return hi
     if ((type(weight) is float or type(weight) is _F64 or (type(weight) is int and -MAX <= weight <= MAX))
             and (type(var_local) is float or type(var_local) is _F64 or (type(var_local) is int and -MAX <= var_local <= MAX))
             and (type(var_global) is float or type(var_global) is _F64 or (type(var_global) is int and -MAX <= var_global <= MAX))
@@ -426,6 +463,9 @@ def min_mse(var_local: ArrayLike, var_global: ArrayLike, bias: ArrayLike, cov: A
     Requires D > 0.  Correctly rounded (>= 0 on the domain): the float64 nearest the exact
     value of the derived closed form (Delta**2*s_L - c**2 + s_G*s_L)/(Delta**2 - 2*c + s_G + s_L).
     """
+    hi = _C_MIN_MSE(var_local, var_global, bias, cov)  # the C extension, when built: a certified value or None
+    if hi is not None:
+        return hi
     if ((type(var_local) is float or type(var_local) is _F64 or (type(var_local) is int and -MAX <= var_local <= MAX))
             and (type(var_global) is float or type(var_global) is _F64 or (type(var_global) is int and -MAX <= var_global <= MAX))
             and (type(bias) is float or type(bias) is _F64 or (type(bias) is int and -MAX <= bias <= MAX))
@@ -496,6 +536,9 @@ def beneficial_interval(var_local: ArrayLike, var_global: ArrayLike, bias: Array
     (low == high == 0) when s_L = c.  Requires D > 0.  2a* correctly rounded: the float64
     nearest the exact value of the derived form -2*(c - s_L)/(Delta**2 - 2*c + s_G + s_L); an end at zero is +0.0.
     """
+    hi = _C_INTERVAL_HIGH(var_local, var_global, bias, cov)  # the C extension, when built: a certified value or None
+    if hi is not None:
+        return (min(0.0, hi) + 0.0, max(0.0, hi) + 0.0)
     if ((type(var_local) is float or type(var_local) is _F64 or (type(var_local) is int and -MAX <= var_local <= MAX))
             and (type(var_global) is float or type(var_global) is _F64 or (type(var_global) is int and -MAX <= var_global <= MAX))
             and (type(bias) is float or type(bias) is _F64 or (type(bias) is int and -MAX <= bias <= MAX))
