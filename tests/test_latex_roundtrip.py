@@ -17,7 +17,7 @@ import sympy as sp
 pytest.importorskip("lark")
 from sympy.parsing.latex import parse_latex
 
-from modelavg_sym.artifacts import build, latex, registry
+from modelavg_sym.artifacts import latex, registry, runcache
 from modelavg_sym.artifacts.notation import make, plain_latex, plain_name
 from modelavg_sym.symbols import SYMBOLS, Delta, c, s_G, s_L
 
@@ -145,4 +145,4 @@ def test_standalone_document_compiles(tmp_path, spec):
     assert used <= {"amsmath", "amssymb", "amsthm", "graphicx", "booktabs", "tabularx",
                     "float", "hyperref"}
     assert not list(src.glob("*.aux"))  # nothing written next to the sources
-    assert build.is_excluded("reports/latex/main.pdf")
+    assert runcache.is_excluded("reports/latex/main.pdf")

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from modelavg_sym.artifacts import build, registry, verification, writer
+from modelavg_sym.artifacts import build, registry, runcache, verification, writer
 from modelavg_sym.artifacts.notation import find_project_root, from_pyproject, parse_spec
 from modelavg_sym.cli import main
 from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import Derivation, Step, independent, two_estimator
+from modelavg_sym.runtime import sources
 from modelavg_sym.runtime.atomic import atomic_write
 from modelavg_sym.symbols import a, s_L
 from modelavg_sym.theorems import all_theorems
@@ -192,7 +193,7 @@ def test_check_uses_the_cache_read_only(generated, cache_dir, tmp_path, capsys):
     for path in ("derivations/README.md", "reports/latex/equations-plain.txt"):
         e = entries[path]  # a few render misses: these entries of the render cache go
         key = verification.stable_hash(path, e["generator"], e["input_hash"],
-                                       build._render_source_hash())
+                                       runcache._render_source_hash())
         small.append(cache / "artifacts" / key)
         small[-1].unlink()
     listing = sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*"))
@@ -494,3 +495,31 @@ def test_bench_warm_work_reports_noise_not_negative_work(monkeypatch):
     assert text.startswith("310.0 ms") and met and upper == pytest.approx(0.32)
     with pytest.raises(ValueError, match="paired"):
         warm_work([1.0], [1.0, 2.0])
+
+
+def test_warm_run_loads_no_derivation_engine(generated, cache_dir, tmp_path):
+    """A run whose inputs were recorded is served from the run cache in a fresh interpreter
+    without importing sympy (start-up, hashing and comparing only)."""
+    out = tmp_path / "o"
+    args = ["regenerate", "--out", str(out), "--no-verify", "--quiet",
+            "--cache-dir", str(cache_dir)]
+    assert main(args) == 0
+    driver = ("import sys; from modelavg_sym import cli; rc = cli.main(sys.argv[1:]); "
+              "print(rc, 'sympy' in sys.modules, 'hypothesis' in sys.modules)")
+    for extra in ([], ["--check"]):
+        r = subprocess.run([sys.executable, "-c", driver, *args, *extra], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+        assert r.stdout.split()[-3:] == ["0", "False", "False"], r.stdout + r.stderr
+
+
+def test_source_hash_covers_the_package_setting_files(tmp_path):
+    """The package's own setting files (settings/*.toml) are inputs of the derivations: a
+    change to one changes the source hash, hence every cache key built on it."""
+    pkg = tmp_path / "pkg"
+    (pkg / "settings").mkdir(parents=True)
+    (pkg / "core.py").write_text("X = 1\n")
+    (pkg / "settings" / "two.toml").write_text('title = "Two nodes"\n')
+    h0 = sources.source_hash((), pkg)
+    (pkg / "settings" / "two.toml").write_text('title = "Three nodes"\n')
+    assert sources.source_hash((), pkg) != h0
+    assert any(p.suffix == ".toml" for p in sources.package_sources())

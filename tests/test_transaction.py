@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from modelavg_sym.artifacts import writer
-from modelavg_sym.artifacts.build import Artifact
+from modelavg_sym.artifacts.runcache import Artifact
 from modelavg_sym.runtime import transaction as tx
 
 

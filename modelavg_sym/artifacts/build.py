@@ -7,7 +7,6 @@ output directory (see :mod:`modelavg_sym.artifacts.writer`).
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,81 +18,29 @@ import sympy as sp
 
 from modelavg_sym import codegen
 from modelavg_sym.artifacts import figures as figs
-from modelavg_sym.artifacts import latex, latexdoc, pages, report
+from modelavg_sym.artifacts import latex, latexdoc, pages, report, runcache
 from modelavg_sym.artifacts import texmeasure as tm
 from modelavg_sym.artifacts.notation import Notation, find_project_root
 from modelavg_sym.artifacts.registry import (
     DerivationFn,
-    derivation_functions,
     derivations,
     generator_name,
+)
+from modelavg_sym.artifacts.runcache import (  # re-exported: the record of an artifact
+    EXCLUDED,
+    MANIFEST,
+    Artifact,
 )
 from modelavg_sym.artifacts.verification import (
     _srepr,
     route_names,
-    source_hash,
     theorem_hash,
     verify_all,
 )
 from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import Derivation
-from modelavg_sym.runtime.store import ContentStore, content_hash, stable_hash
+from modelavg_sym.runtime.store import stable_hash
 from modelavg_sym.theorems import Theorem, all_theorems
-
-#: Files (fnmatch patterns) in derivations/ and reports/ that regenerate neither compares
-#: nor removes: the benchmark report (timings vary) and pdflatex's build products.
-EXCLUDED: tuple[str, ...] = (
-    "reports/benchmarks.md",
-    "reports/latex/*.aux", "reports/latex/*.log", "reports/latex/*.out",
-    "reports/latex/*.pdf", "reports/latex/*.toc",
-)
-
-
-def is_excluded(path: str) -> bool:
-    """True if ``path`` matches :data:`EXCLUDED` (``*`` within one directory: the figures
-    in ``reports/latex/figures/`` are artifacts)."""
-    return any(fnmatch.fnmatchcase(path, pat) and path.count("/") == pat.count("/")
-               for pat in EXCLUDED)
-MANIFEST = "reports/manifest.json"
-#: Top-level directories regenerate owns.
-ROOTS: tuple[str, ...] = ("derivations", "reports")
-
-
-@dataclass
-class Artifact:
-    """One generated file: where, by which function, from which inputs, and how."""
-
-    path: str
-    generator: str
-    input_hash: str
-    render: Callable[[], bytes]
-    _content: bytes | None = field(default=None, repr=False)
-
-    def content(self, cache_dir: Path | None = None, write_cache: bool = True) -> bytes:
-        """The file's bytes, from the render cache when its inputs and the code are unchanged
-        (``write_cache=False``: a miss is rendered but not stored)."""
-        if self._content is not None:
-            return self._content
-        store = key = None
-        if cache_dir is not None:
-            store = render_store(cache_dir)
-            key = stable_hash(self.path, self.generator, self.input_hash, _render_source_hash())
-            self._content = store.get(key)
-            if self._content is not None:
-                return self._content
-        self._content = self.render()
-        if store is not None and key is not None and write_cache:
-            store.put(key, self._content)
-        return self._content
-
-
-_RENDER_SOURCE: list[str] = []
-
-
-def _render_source_hash() -> str:
-    if not _RENDER_SOURCE:
-        _RENDER_SOURCE.append(source_hash(exclude=()))
-    return _RENDER_SOURCE[0]
 
 
 @dataclass
@@ -371,88 +318,6 @@ def collect(ctx: Context) -> list[Artifact]:
     return arts
 
 
-# ----------------------------------------------------------------------- run-level cache
-#
-# A warm run should not even re-derive: when the package sources, the configuration and
-# the library versions are those of a previous run, its artifacts are the same bytes.  The
-# run record maps each path to the sha256 of its content (stored as a blob in the cache).
-
-_RUN_FORMAT = "1"
-_VERSIONED = ("sympy", "numpy", "matplotlib", "mpmath", "hypothesis", "z3-solver", "lark")
-
-
 def run_key(notation: Notation, profile: str, verify: bool, out_root: Path) -> str | None:
-    """Content hash of every input of a run, or ``None`` when something listed from
-    outside the package (a derivation, figure or theorem area, as a test may add) makes the
-    package sources an incomplete description of the inputs."""
-    import sys
-    from importlib.metadata import PackageNotFoundError, version
-
-    from modelavg_sym import theorems
-
-    outside = [f.__module__ for f in (*derivation_functions(), *theorems.AREAS)
-               if not f.__module__.startswith("modelavg_sym")]
-    outside += [f.draw.__module__ for f in figs.FIGURES
-                if not f.draw.__module__.startswith("modelavg_sym")]
-    if outside:
-        return None
-    vers = []
-    for dist in _VERSIONED:
-        try:
-            vers.append(f"{dist}={version(dist)}")
-        except PackageNotFoundError:
-            vers.append(f"{dist}=none")
-    bench = (out_root / "reports" / "benchmarks.md").is_file()
-    return stable_hash(_RUN_FORMAT, _render_source_hash(), sys.version, *vers, notation.key(),
-                       profile, str(verify), str(bench))
-
-
-def render_store(cache_dir: Path) -> ContentStore:
-    """The render cache: ``<cache_dir>/artifacts/<key>``, keyed by an artifact's path,
-    generator, input hash and the package sources."""
-    return ContentStore(cache_dir / "artifacts")
-
-
-def _blob_store(cache_dir: Path) -> ContentStore:
-    return ContentStore(cache_dir / "blobs")  # keyed by the content's sha256
-
-
-def _run_store(cache_dir: Path) -> ContentStore:
-    return ContentStore(cache_dir / "runs", suffix=".json")  # keyed by run_key
-
-
-def store_run(cache_dir: Path, key: str, arts: list[Artifact], failed: list[str]) -> None:
-    """Record a run: each artifact's path, generator, input hash and content blob."""
-    blobs = _blob_store(cache_dir)
-    entries = []
-    for a in arts:
-        data = a.content(cache_dir)
-        bk = content_hash(data)
-        blobs.put(bk, data, replace=False)
-        entries.append({"path": a.path, "generator": a.generator, "input_hash": a.input_hash,
-                        "blob": bk})
-    _run_store(cache_dir).put(key, json.dumps({"artifacts": entries, "failed": failed}))
-
-
-def load_run(cache_dir: Path, key: str) -> tuple[list[Artifact], list[str]] | None:
-    """The artifacts (contents loaded, checked against their sha256) of a recorded run."""
-    blobs = _blob_store(cache_dir)
-    try:
-        raw = _run_store(cache_dir).get(key)
-        if raw is None:
-            return None
-        data = json.loads(raw.decode("utf-8"))
-        arts = []
-        for e in data["artifacts"]:
-            content = blobs.get(e["blob"])
-            if content is None or content_hash(content) != e["blob"]:
-                return None
-            arts.append(Artifact(e["path"], e["generator"], e["input_hash"],
-                                 _no_render, content))
-        return arts, list(data["failed"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _no_render() -> bytes:  # pragma: no cover - contents of cached runs are preloaded
-    raise RuntimeError("cached artifact has no renderer")
+    """:func:`modelavg_sym.artifacts.runcache.run_key` with ``notation``'s key."""
+    return runcache.run_key(notation.key(), profile, verify, out_root)

@@ -33,6 +33,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from modelavg_sym.artifacts.mathprint import PaperPrinter
+from modelavg_sym.artifacts.runcache import find_project_root  # noqa: F401  (its old home)
 from modelavg_sym.symbols import SYMBOLS
 
 #: Named notations: symbol name -> LaTeX.  ``default`` is the symbol table's own LaTeX.
@@ -329,22 +330,6 @@ def plain_printer(symbols: set[sp.Symbol] | None = None) -> LatexPrinter:
 def plain_latex(expr: sp.Basic) -> str:
     """The parse-friendly LaTeX of ``expr`` (see :func:`plain_printer`)."""
     return plain_printer(set(expr.free_symbols)).doprint(expr)
-
-
-def find_project_root(start: Path | None = None) -> Path | None:
-    """The nearest directory at or above ``start`` (default cwd) whose pyproject.toml
-    names the project ``modelavg-sym``; ``None`` if there is none."""
-    here = (start or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        pp = d / "pyproject.toml"
-        if pp.is_file():
-            try:
-                with pp.open("rb") as fh:
-                    if tomllib.load(fh).get("project", {}).get("name") == "modelavg-sym":
-                        return d
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
-    return None
 
 
 def is_identifier(name: str) -> bool:

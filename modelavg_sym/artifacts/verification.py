@@ -22,45 +22,22 @@ from typing import Any
 
 import sympy as sp
 
+from modelavg_sym.runtime import sources
 from modelavg_sym.runtime.pool import parallel_map
 from modelavg_sym.runtime.store import ContentStore, stable_hash
 from modelavg_sym.theorems import ALL_ROUTES, Theorem, get
 from modelavg_sym.verify.report import run_route
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-#: Package subdirectories that cannot change a verification verdict.
-_PRESENTATION = ("artifacts", "commands")
-
-
-def _is_generated_cache(rel_parts: tuple[str, ...]) -> bool:
-    """``__pycache__`` (bytecode, numba's cache files), hidden directories and hidden files
-    (editor lock files, temporary files of atomic writes)."""
-    return any(part == "__pycache__" or part.startswith(".") for part in rel_parts)
-
-
-def _package_sources() -> list[Path]:
-    """Every ``*.py`` file of the package, whether git tracks it or not (an untracked
-    provider module can change a verdict), minus ``__pycache__`` and hidden files.
-
-    Sorted as paths, so the list depends only on relative paths: a fresh clone, where every
-    file is tracked, hashes to the same value as the working tree it was committed from.
-    """
-    return sorted(p for p in PACKAGE_DIR.rglob("*.py")
-                  if p.is_file() and not _is_generated_cache(p.relative_to(PACKAGE_DIR).parts))
+#: The package directory whose sources key the verdicts (a test may point it elsewhere).
+PACKAGE_DIR = sources.PACKAGE_DIR
+_PRESENTATION = sources.PRESENTATION
 
 
 def source_hash(exclude: Iterable[str] = _PRESENTATION) -> str:
-    """Hash of the package's Python sources (:func:`_package_sources`: relative posix path
-    and content with newlines normalised, in sorted path order), minus the ``exclude``
-    subpackages.  It depends on file contents and relative paths only."""
-    excl = tuple(exclude)
-    parts: list[str] = []
-    for p in _package_sources():
-        rel = p.relative_to(PACKAGE_DIR).as_posix()
-        if rel.split("/", 1)[0] in excl:
-            continue
-        parts += [rel, p.read_text(encoding="utf-8").replace("\r\n", "\n")]
-    return stable_hash(*parts)
+    """:func:`modelavg_sym.runtime.sources.source_hash` of :data:`PACKAGE_DIR`: the
+    package's ``*.py`` and ``*.toml`` files by relative path and content, minus the
+    ``exclude`` subpackages."""
+    return sources.source_hash(exclude, PACKAGE_DIR)
 
 
 def _srepr(x: Any) -> str:

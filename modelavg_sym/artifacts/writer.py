@@ -4,7 +4,7 @@ check): atomic writes, orphan removal, and a unified diff naming the fixing comm
 Only ``derivations/`` and ``reports/`` under the output root are touched, plus the generated
 modules of the numeric layer (:data:`modelavg_sym.codegen.GENERATED`, individual files that
 are written and checked but never removed as orphans); files matching
-:data:`modelavg_sym.artifacts.build.EXCLUDED` (``reports/benchmarks.md``, pdflatex output)
+:data:`modelavg_sym.artifacts.runcache.EXCLUDED` (``reports/benchmarks.md``, pdflatex output)
 are neither compared nor removed.  A file that is no longer generated is an *orphan*, and
 removed, only if regenerate made it: it is listed in the previous manifest
 (``reports/manifest.json`` as found before the run) or carries the "generated, do not
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelavg_sym.artifacts.build import MANIFEST, ROOTS, Artifact, is_excluded
+from modelavg_sym.artifacts.runcache import MANIFEST, ROOTS, Artifact, is_excluded
 from modelavg_sym.runtime.atomic import is_temporary
 from modelavg_sym.runtime.transaction import apply_changes, pending
 

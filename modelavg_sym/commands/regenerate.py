@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     """(project root or cwd, output root, cache dir or None)."""
-    from modelavg_sym.artifacts.notation import find_project_root
+    from modelavg_sym.artifacts.runcache import find_project_root
 
     root = find_project_root() or Path.cwd().resolve()
     out = Path(args.out).resolve() if args.out else root
@@ -131,9 +131,38 @@ def _run(args: argparse.Namespace) -> int:
         return _generate(args)
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _build(args: argparse.Namespace, root: Path, out: Path, cache: Path | None, key: str | None,
+           progress: Callable[[str], None] | None, write_cache: bool):
+    """Derive, verify and render every artifact (the derivation engine is loaded here);
+    record the run under ``key``.  Returns (artifacts, failed theorems, plan)."""
     from modelavg_sym.artifacts import notation as nt
     from modelavg_sym.artifacts.build import collect, make_context
+    from modelavg_sym.artifacts.runcache import store_run
+    from modelavg_sym.artifacts.writer import plan
+
+    notation = (nt.parse_spec(args.notation) if args.notation is not None
+                else nt.from_pyproject(root / "pyproject.toml"))
+    # The committed verification record may seed the verdict cache (its entries are keyed
+    # by the hashes of the theorem and of the code that checks it); --no-cache re-verifies
+    # every theorem instead, so a record is never evidence of itself there.
+    seeds = () if args.no_cache else tuple(dict.fromkeys(
+        [out / "reports" / "verification.json", root / "reports" / "verification.json"]))
+    ctx = make_context(notation, out, args.profile, cache, seeds, args.jobs, progress,
+                       verify=not args.no_verify, write_cache=write_cache)
+    arts = collect(ctx)
+    p = plan(arts, out, cache, progress, write_cache=write_cache)
+    failed = sorted(k for k, v in ctx.summaries.items() if v == "failed")
+    if cache and key and write_cache:
+        store_run(cache, key, arts, failed)
+    return arts, failed, p
+
+
+def _generate(args: argparse.Namespace) -> int:
+    """Plan (and, without --check, apply) a run.  A run whose inputs are those of a recorded
+    run (:func:`~modelavg_sym.artifacts.runcache.run_key`: package sources, versions,
+    notation, options) is served from the run cache without loading the derivation engine
+    (no sympy import): a warm run costs start-up, hashing and comparing."""
+    from modelavg_sym.artifacts.runcache import load_run, notation_inputs_key, run_key
     from modelavg_sym.artifacts.writer import apply, check_report, plan
 
     if args.jobs is not None and args.jobs < 1:
@@ -147,29 +176,15 @@ def _generate(args: argparse.Namespace) -> int:
         _require_directory("--cache-dir" if args.cache_dir else "the cache directory", cache)
     # --check writes nothing: the cache is read (hits are used) but never written.
     write_cache = not args.check
-    notation = (nt.parse_spec(args.notation) if args.notation is not None
-                else nt.from_pyproject(root / "pyproject.toml"))
-    # The committed verification record may seed the verdict cache (its entries are keyed
-    # by the hashes of the theorem and of the code that checks it); --no-cache re-verifies
-    # every theorem instead, so a record is never evidence of itself there.
-    seeds = () if args.no_cache else tuple(dict.fromkeys(
-        [out / "reports" / "verification.json", root / "reports" / "verification.json"]))
-    from modelavg_sym.artifacts.build import load_run, run_key, store_run
-
-    key = run_key(notation, args.profile, not args.no_verify, out) if cache else None
+    key = (run_key(notation_inputs_key(args.notation, root / "pyproject.toml"), args.profile,
+                   not args.no_verify, out) if cache else None)
     cached = load_run(cache, key) if cache and key else None
     with _progress(args.quiet) as progress:
         if cached is not None:  # nothing changed since a recorded run: reuse its bytes
             arts, failed = cached
             p = plan(arts, out, None, progress)
         else:
-            ctx = make_context(notation, out, args.profile, cache, seeds, args.jobs, progress,
-                               verify=not args.no_verify, write_cache=write_cache)
-            arts = collect(ctx)
-            p = plan(arts, out, cache, progress, write_cache=write_cache)
-            failed = sorted(k for k, v in ctx.summaries.items() if v == "failed")
-            if cache and key and write_cache:
-                store_run(cache, key, arts, failed)
+            arts, failed, p = _build(args, root, out, cache, key, progress, write_cache)
     secs = time.perf_counter() - t0
     if failed:
         print(f"regenerate: warning: {len(failed)} theorem(s) failed verification: "

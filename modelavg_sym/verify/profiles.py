@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, settings
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -40,6 +38,8 @@ def register_hypothesis_profiles() -> None:
     """Register :data:`PROFILES` as hypothesis settings profiles: ``ci`` extends
     hypothesis' built-in one (derandomized, no deadline, no database); ``dev`` and
     ``thorough`` have no deadline."""
+    from hypothesis import HealthCheck, settings  # (here: the CLI reads PROFILES alone)
+
     settings.register_profile("ci", parent=settings.get_profile("ci"),
                               max_examples=PROFILES["ci"].examples,
                               suppress_health_check=[HealthCheck.too_slow])
