@@ -523,3 +523,18 @@ def test_source_hash_covers_the_package_setting_files(tmp_path):
     (pkg / "settings" / "two.toml").write_text('title = "Three nodes"\n')
     assert sources.source_hash((), pkg) != h0
     assert any(p.suffix == ".toml" for p in sources.package_sources())
+
+
+def test_run_key_versions_match_importlib_metadata():
+    """The run key's library versions, read from dist-info names, are what
+    importlib.metadata reports (and ``none`` for a distribution that is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    dists = (*runcache._VERSIONED, "no-such-distribution-xyz")
+    want = []
+    for d in dists:
+        try:
+            want.append(f"{d}={version(d)}")
+        except PackageNotFoundError:
+            want.append(f"{d}=none")
+    assert runcache._versions(dists) == want
