@@ -205,7 +205,11 @@ def _generate(args: argparse.Namespace) -> int:
             print(f"regenerate --check: all {len(arts)} generated files under {out} are current "
                   f"({secs:.1f} s)")
         return 0
+    changed = [x[0] for x in p.missing] + [x[0] for x in p.stale]
     lines = apply(p, out)
+    if any(path.endswith("numeric/_cscalar.c") for path in changed):
+        print("regenerate: the C extension's source changed; rebuild it with `pip install -e .` "
+              "(until then scalar calls take the exact integer path)", file=sys.stderr)
     if not args.quiet:
         for line in lines:
             print(line)
