@@ -142,11 +142,21 @@ def check_batch(points: list[tuple[float, ...]], backends: tuple[str, ...]) -> N
         if not ok:
             continue
         cols = [np.array([points[i][k] for i in ok]) for k in range(5)]
+        low = {}
+        if name == "beneficial_interval":  # and the low end, min(0, 2a*) + 0.0
+            for i in ok:
+                value = reference(name, *points[i])[1]
+                assert value is not None
+                low[i] = min(0.0, float(value)) + 0.0
+                same_bits((name, "low", points[i]), api.API[name](*points[i][1:])[0], low[i])
         for be in backends:
             with backend(be):
                 got = call(name, *cols)
+                got_low = api.API[name](*cols[1:])[0] if low else None
             for j, i in enumerate(ok):
                 same_bits((be, name, points[i]), float(got[j]), want[i])
+                if got_low is not None:
+                    same_bits((be, name, "low", points[i]), float(got_low[j]), low[i])
 
 
 class backend:
