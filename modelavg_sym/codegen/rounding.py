@@ -554,13 +554,16 @@ def _dd_parts(name: str) -> _DDParts:
                     set(prog.range_guards), z)
 
 
-def _decision(z: Val) -> list[str]:
+def _decision(z: Val, magnitude: bool = True) -> list[str]:
+    """The rounding decision; ``magnitude``: with the test that z_h is within [TINY, HUGE]
+    (its half-gaps are normal numbers)."""
     e = f"SLACK*{z.e}" if z.e else "0.0"
+    within = " & (ax >= TINY) & (ax <= HUGE)" if magnitude else ""
     return [
         f"E = {e}",
         f"ax = abs({z.h})",
         # |z_l| + E below the smaller half-gap around z_h: no midpoint within the bound
-        f"dec = (abs({z.low}) + E < _half_gap(ax)) & (ax >= TINY) & (ax <= HUGE)",
+        f"dec = (abs({z.low}) + E < _half_gap(ax)){within}",
         "dec = dec | ((ax == 0.0) & (E == 0.0))",
     ]
 
@@ -620,10 +623,11 @@ def range_check(name: str) -> dict[str, int]:
     double-word sums and products, and their partial products) is an integer multiple of
     2^-(R + 52) k (round to nearest keeps a multiple of 2^g a multiple of 2^g while
     2^g >= 2^-1074), so 0 or at least that, and at most C 2^(R k) (:func:`_bound`).  The
-    numbers returned must keep every such value, the divisor and the quotient within
-    [TINY, HUGE] = [2^-900, 2^900], which is what the magnitude guards of
-    :func:`dd_program` test: ``low`` (the least nonzero magnitude), ``high`` (the largest)
-    and, for a quotient, ``q_low``, ``q_high``."""
+    numbers returned must keep every such value, the divisor and the quotient (the
+    result, whichever it is) within [TINY, HUGE] = [2^-900, 2^900], which is what the
+    magnitude guards of :func:`dd_program` and its decision test: ``low`` (the least
+    nonzero magnitude), ``high`` (the largest) and, for a quotient, ``q_low``,
+    ``q_high``."""
     form = SPECS[name][0]
     args = forms()[form][1]
     P, Q = dd_form(form)
@@ -656,8 +660,9 @@ def dd_program_in_range(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """:func:`dd_program` for inputs within a range: the same value and rounding decision,
     valid (``ok``) only where every input is 0 or of magnitude within
     [2^-RANGE_EXP, 2^RANGE_EXP], a test on the inputs' bits that replaces the magnitude
-    guards (:func:`range_check`: the range implies each of them), the finiteness test
-    and the bound on the Cauchy-Schwarz products.  The variances' signs, the exact
+    guards and the decision's test that the result is within [TINY, HUGE]
+    (:func:`range_check`: the range implies each of them), the finiteness test and the
+    bound on the Cauchy-Schwarz products.  The variances' signs, the exact
     Cauchy-Schwarz comparison, D > 0, the divisor's accuracy and the rounding decision
     stay.  Fewer comparisons per element: what the compiled loops evaluate first (an
     element outside the range, or declined, is evaluated by :func:`dd_program`'s code).
@@ -667,7 +672,7 @@ def dd_program_in_range(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     range_check(name)
     p = _dd_parts(name)
     mags = [f"m{k}" for k in range(len(p.args))]
-    lines = [*p.lines, *_decision(p.z)]
+    lines = [*p.lines, *_decision(p.z, magnitude=False)]
     lines += [f"{m} = _f2i({a}) & MAGNITUDE" for m, a in zip(mags, p.args, strict=True)]
     lines.append(f"rng = ({_balanced(mags, 'max')} <= RANGE_HI) & "
                  f"({_balanced([f'_u64({m} - 1)' for m in mags], 'min')} >= _u64(RANGE_LO))")

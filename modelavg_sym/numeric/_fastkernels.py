@@ -407,7 +407,7 @@ def cr_optimal_weight_in_range(s_L, s_G, Delta, c):
     v7e = SLACK*(abs(v7h)*v6e)*abs(v7r) + DELTA*abs(v7h)
     E = SLACK*v7e
     ax = abs(v7h)
-    dec = (abs(v7l) + E < _half_gap(ax)) & (ax >= TINY) & (ax <= HUGE)
+    dec = (abs(v7l) + E < _half_gap(ax))
     dec = dec | ((ax == 0.0) & (E == 0.0))
     m0 = _f2i(s_L) & MAGNITUDE
     m1 = _f2i(s_G) & MAGNITUDE
@@ -447,7 +447,7 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v12e = v11e + v10e + DELTA*abs(v12h)
     E = SLACK*v12e
     ax = abs(v12h)
-    dec = (abs(v12l) + E < _half_gap(ax)) & (ax >= TINY) & (ax <= HUGE)
+    dec = (abs(v12l) + E < _half_gap(ax))
     dec = dec | ((ax == 0.0) & (E == 0.0))
     m0 = _f2i(a) & MAGNITUDE
     m1 = _f2i(s_L) & MAGNITUDE
@@ -483,7 +483,7 @@ def cr_benefit_in_range(a, s_L, s_G, Delta, c):
     v10e = SLACK*(abs(a)*v9e) + DELTA*abs(v10h)
     E = SLACK*v10e
     ax = abs(v10h)
-    dec = (abs(v10l) + E < _half_gap(ax)) & (ax >= TINY) & (ax <= HUGE)
+    dec = (abs(v10l) + E < _half_gap(ax))
     dec = dec | ((ax == 0.0) & (E == 0.0))
     m0 = _f2i(a) & MAGNITUDE
     m1 = _f2i(s_L) & MAGNITUDE
@@ -519,7 +519,7 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v9e = SLACK*(v6e + abs(v9h)*v8e)*abs(v9r) + DELTA*abs(v9h)
     E = SLACK*v9e
     ax = abs(v9h)
-    dec = (abs(v9l) + E < _half_gap(ax)) & (ax >= TINY) & (ax <= HUGE)
+    dec = (abs(v9l) + E < _half_gap(ax))
     dec = dec | ((ax == 0.0) & (E == 0.0))
     m0 = _f2i(s_L) & MAGNITUDE
     m1 = _f2i(s_G) & MAGNITUDE
@@ -551,7 +551,7 @@ def cr_interval_high_in_range(s_L, s_G, Delta, c):
     v8e = SLACK*(abs(v8h)*v7e)*abs(v8r) + DELTA*abs(v8h)
     E = SLACK*v8e
     ax = abs(v8h)
-    dec = (abs(v8l) + E < _half_gap(ax)) & (ax >= TINY) & (ax <= HUGE)
+    dec = (abs(v8l) + E < _half_gap(ax))
     dec = dec | ((ax == 0.0) & (E == 0.0))
     m0 = _f2i(s_L) & MAGNITUDE
     m1 = _f2i(s_G) & MAGNITUDE
