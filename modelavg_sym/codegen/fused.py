@@ -178,7 +178,7 @@ def _at_impl(x, i):
 
 
 #: Elements per block of a compiled loop.
-BLOCK = 1024
+BLOCK = 4096
 
 #: Loops writing two outputs: form -> (loop name, output names, store of each output from
 #: the element's value v and validity ok).

@@ -38,7 +38,7 @@ ULP_SLACK = 1.1113332476497816e-16
 NAN = float("nan")
 #: Elements per block: the in-range program runs on every block, the full one only on a
 #: block where the first declined an element.
-BLOCK = 1024
+BLOCK = 4096
 #: Bits of |x| and the input range of the in-range programs (their bits, see
 #: modelavg_sym.codegen.rounding.RANGE_HI and RANGE_LO).
 MAGNITUDE = 0x7fffffffffffffff
