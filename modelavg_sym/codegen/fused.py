@@ -131,10 +131,30 @@ def _wide_vectors(typingctx):
     sig = types.none()
 
     def codegen(context, builder, signature, args):
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        try:  # a hint: an llvmlite without this way in only costs the speed-up
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        except Exception:
+            pass
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _tag_back_edges(fn, mod):
+    """Loop metadata llvm.loop.interleave.count = 2 on each branch of ``fn`` back to an
+    earlier block."""
+    position = {{id(b): k for k, b in enumerate(fn.blocks)}}
+    hint = mod.add_metadata([ir.MetaDataString(mod, "llvm.loop.interleave.count"),
+                             ir.Constant(ir.IntType(32), 2)])
+    for k, block in enumerate(fn.blocks):
+        term = block.terminator
+        if term is None or term.opname != "br":
+            continue
+        if any(isinstance(t, ir.Block) and position.get(id(t), k + 1) <= k
+               for t in term.operands):  # a back edge
+            loop = mod.add_metadata([ir.MetaDataString(mod, f"{{fn.name}} loop {{k}}"), hint])
+            loop.operands = (loop, hint)  # a loop ID refers to itself
+            term.set_metadata("llvm.loop", loop)
 
 
 @intrinsic
@@ -145,20 +165,10 @@ def _interleave_loops(typingctx):
     sig = types.none()
 
     def codegen(context, builder, signature, args):
-        fn, mod = builder.function, builder.module
-        position = {{id(b): k for k, b in enumerate(fn.blocks)}}
-        hint = mod.add_metadata([ir.MetaDataString(mod, "llvm.loop.interleave.count"),
-                                 ir.Constant(ir.IntType(32), 2)])
-        for k, block in enumerate(fn.blocks):
-            term = block.terminator
-            if term is None or term.opname != "br":
-                continue
-            if any(isinstance(t, ir.Block) and position.get(id(t), k + 1) <= k
-                   for t in term.operands):  # a back edge
-                loop = mod.add_metadata([ir.MetaDataString(mod, f"{{fn.name}} loop {{k}}"),
-                                         hint])
-                loop.operands = (loop, hint)  # a loop ID refers to itself
-                term.set_metadata("llvm.loop", loop)
+        try:  # a hint, as above
+            _tag_back_edges(builder.function, builder.module)
+        except Exception:
+            pass
         return context.get_dummy_value()
 
     return sig, codegen
