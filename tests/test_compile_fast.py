@@ -190,6 +190,52 @@ def test_compiled_numpy_and_exact_paths_agree(name, monkeypatch):
 
 
 @needs_numba
+@pytest.mark.parametrize("name", PUBLIC)
+def test_compiled_loops_in_range_program_first(name):
+    """Typical data is decided by the compiled loops' first (in-range) program alone; a
+    block holding an element outside its range (here a variance of 1e-45, below 2^-128,
+    in the middle of the second block and at the very end) is evaluated by the full
+    program too, with the same bits as the numpy path."""
+    from modelavg_sym.numeric import _fastkernels as fk
+
+    pts = [x.copy() for x in _points(N, seed=19)]
+    args = pts if name in WEIGHTED else pts[1:]
+    loop = getattr(fk, f"_first_{name}")
+    outs = [np.empty(N) for _ in range(2 if name == "beneficial_interval" else 1)]
+    assert loop(*args, *outs, 0, N) == 0  # nothing declined
+    for i in (fk.BLOCK + 5, N - 1):
+        pts[1][i], pts[4][i] = 1e-45, 0.0
+    ours = _call(name, tuple(pts))
+    with backend("numpy"):
+        ref = _call(name, tuple(pts))
+    assert ours.tobytes() == ref.tobytes()
+    outs = [np.empty(N) for _ in outs]
+    declined = loop(*args, *outs, 0, N)
+    assert declined >= 2 and np.isnan(outs[-1][[fk.BLOCK + 5, N - 1]]).all()
+
+
+@needs_numba
+def test_beneficial_interval_both_ends_in_one_loop():
+    """The compiled loop writes both ends; elements it flags (here: a product below TINY,
+    with 2a* of either sign) get both ends from the exact path, as the other paths do."""
+    _w, vl, vg, b, cv = (x.copy() for x in _points(N, seed=17))
+    vl[10], vg[10], b[10], cv[10] = 1e-300, 1.0, 0.0, 1e-200  # 2a* < 0, flagged
+    vl[11], vg[11], b[11], cv[11] = 1e-200, 1.0, 0.0, 1e-300  # 2a* > 0, flagged
+    c.fallback_stats(reset=True)
+    low, high = c.beneficial_interval(vl, vg, b, cv)
+    assert c.fallback_stats(reset=True)["exact"] >= 2
+    with backend("numpy"):
+        ref_low, ref_high = c.beneficial_interval(vl, vg, b, cv)
+    assert low.tobytes() == ref_low.tobytes() and high.tobytes() == ref_high.tobytes()
+    assert low[10] < 0.0 == high[10] and low[11] == 0.0 < high[11]
+    for i in (10, 11, *range(0, N, 613)):
+        one = c.beneficial_interval(float(vl[i]), float(vg[i]), float(b[i]), float(cv[i]))
+        assert np.array([low[i], high[i]]).tobytes() == np.array(one).tobytes()
+    assert (low <= 0.0).all() and (high >= 0.0).all()
+    assert not np.signbit(low[low == 0.0]).any() and not np.signbit(high[high == 0.0]).any()
+
+
+@needs_numba
 def test_compiled_broadcasting_and_layouts():
     w, vl, vg, b, cv = _points(N, seed=9)
     with backend("numpy"):

@@ -332,11 +332,42 @@ def _flat(a: npt.NDArray[np.float64], shape: tuple[int, ...], size: int) -> Any:
     return np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
 
 
-def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
-    names = _names(name)
+def _vector(name: str, xs: tuple[Any, ...]) -> Any:
+    """An array result (``beneficial_interval``: the pair of ends, from ``interval_high``)."""
+    pair = name == "beneficial_interval"
+    form = "interval_high" if pair else name
+    names = _names(form)
     arrs = [_as_array(n, x) for n, x in zip(names, xs, strict=True)]
     shape = _shape(names, arrs)
     size = math.prod(shape)
+    mod = None if any(a.dtype == object for a in arrs) else _kernels(size)
+    if mod is not None:  # compiled loops: value, validation and rounding in one pass
+        args: list[Any] = [_flat(a, shape, size) for a in arrs]
+        outs = tuple(np.empty(size, dtype=np.float64) for _ in range(2 if pair else 1))
+        bad = _run_chunks(getattr(mod, name if pair else form), args, outs)
+        _STATS["elements"] += size
+        _STATS["exact"] += bad
+        if bad:
+            for i in np.flatnonzero(np.isnan(outs[-1])):
+                vals = tuple(float(x if isinstance(x, float) else x[i]) for x in args)
+                v = _element(form, vals, tuple(int(k) for k in np.unravel_index(i, shape)))
+                if pair:
+                    outs[0][i], outs[1][i] = min(0.0, v) + 0.0, max(0.0, v) + 0.0
+                else:
+                    outs[0][i] = v
+        if pair:
+            return outs[0].reshape(shape), outs[1].reshape(shape)
+        return outs[0].reshape(shape)
+    out = _vector_other(form, names, arrs, shape, size)
+    if pair:
+        return np.minimum(0.0, out) + 0.0, np.maximum(0.0, out) + 0.0
+    return out
+
+
+def _vector_other(name: str, names: tuple[str, ...], arrs: list[npt.NDArray[Any]],
+                  shape: tuple[int, ...], size: int) -> npt.NDArray[np.float64]:
+    """The array paths without the compiled loops: exact element by element (object
+    arrays, small arrays), or numpy double-double arithmetic with an exact fix-up."""
     if any(a.dtype == object for a in arrs):  # exact element by element
         full = [np.broadcast_to(a, shape) for a in arrs]
         out = np.empty(shape, dtype=np.float64)
@@ -345,19 +376,11 @@ def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
         _STATS["elements"] += size
         _STATS["exact"] += size
         return out
-    mod = _kernels(size)
-    if mod is not None:
-        args: list[Any] = [_flat(a, shape, size) for a in arrs]
-        out = np.empty(size, dtype=np.float64)
-        bad = _run_chunks(getattr(mod, name), args, out)
-        _STATS["elements"] += size
-        _STATS["exact"] += bad
-    elif size < EXACT_MAX_SIZE:  # numpy's per-operation cost would dominate
-        args = [np.broadcast_to(a, shape).reshape(-1) for a in arrs]
+    args = [np.broadcast_to(a, shape).reshape(-1) for a in arrs]
+    if size < EXACT_MAX_SIZE:  # numpy's per-operation cost would dominate
         out = np.full(size, np.nan)
         bad = size
     else:
-        args = [np.broadcast_to(a, shape).reshape(-1) for a in arrs]
         out = np.empty(size, dtype=np.float64)
         start = time.perf_counter()
         with np.errstate(all="ignore"):
@@ -371,7 +394,7 @@ def _vector(name: str, xs: tuple[Any, ...]) -> npt.NDArray[np.float64]:
         _STATS["exact"] += bad
     if bad:
         for i in np.flatnonzero(np.isnan(out)):
-            vals = tuple(float(x if isinstance(x, float) else x[i]) for x in args)
+            vals = tuple(float(x[i]) for x in args)
             out[i] = _element(name, vals, tuple(int(k) for k in np.unravel_index(i, shape)))
     return out.reshape(shape)
 
@@ -383,20 +406,22 @@ def threads(size: int) -> int:
     return max(1, min(cap, size // THREAD_CHUNK))
 
 
-def _run_chunks(fn: Callable[..., int], args: list[Any], out: npt.NDArray[np.float64]) -> int:
+def _run_chunks(fn: Callable[..., int], args: list[Any],
+                outs: tuple[npt.NDArray[np.float64], ...]) -> int:
     """Run a compiled loop over contiguous chunks in threads (the loops release the GIL);
     elementwise, so the result does not depend on the thread count.  Plain threads
     started per call (tens of microseconds against milliseconds of work) stay fork-safe."""
-    n = out.shape[0]
+    n = outs[0].shape[0]
     k = threads(n)
     if k == 1:
-        return int(fn(*args, out))
+        return int(fn(*args, *outs))
     edges = [n * j // k for j in range(k + 1)]
     bad = [0] * k
 
     def work(j: int) -> None:
         lo, hi = edges[j], edges[j + 1]
-        bad[j] = fn(*(x[lo:hi] if isinstance(x, np.ndarray) else x for x in args), out[lo:hi])
+        bad[j] = fn(*(x[lo:hi] if isinstance(x, np.ndarray) else x for x in args),
+                    *(o[lo:hi] for o in outs))
 
     pool = [threading.Thread(target=work, args=(j,)) for j in range(1, k)]
     for t in pool:
@@ -413,11 +438,11 @@ def _run_chunks(fn: Callable[..., int], args: list[Any], out: npt.NDArray[np.flo
 def _fallback(name: str, xs: tuple[Any, ...]) -> Any:
     """The general path of the generated public functions (anything but floats, numpy
     float64 and ints evaluated as they are, and every invalid input)."""
-    if name == "beneficial_interval":
-        hi = _call("interval_high", xs)
-        if isinstance(hi, float):  # + 0.0: an end at zero is +0.0 (2a* may round to -0.0)
-            return (min(0.0, hi) + 0.0, max(0.0, hi) + 0.0)
-        return np.minimum(0.0, hi) + 0.0, np.maximum(0.0, hi) + 0.0
+    if name == "beneficial_interval" and all(
+            np.ndim(x) == 0 and not isinstance(x, (list, tuple)) for x in xs):
+        hi = _scalar_general("interval_high", xs)
+        # + 0.0: an end at zero is +0.0 (2a* may round to -0.0)
+        return (min(0.0, hi) + 0.0, max(0.0, hi) + 0.0)
     return _call(name, xs)
 
 
