@@ -46,6 +46,7 @@ __all__ = [
     "difference",
     "expand",
     "substitute_names",
+    "vanishes",
     "width",
 ]
 
@@ -168,14 +169,39 @@ def difference(shown: sp.Basic, value: sp.Basic, names: Sequence[Name]) -> sp.Ex
     return sp.simplify(diff)
 
 
+def vanishes(shown: sp.Basic, value: sp.Basic, names: Sequence[Name]) -> bool:
+    """``difference(shown, value, names) == 0``, without ``simplify`` where the answer is
+    already known: one fraction whose expanded numerator is 0 vanishes; one that is a
+    rational function of its symbols (rational coefficients) with a nonzero expanded
+    numerator does not (a nonzero polynomial vanishes on no open set).  Anything else
+    (square roots, Abs, ...) is simplified, as :func:`difference` does."""
+    diff = sp.together(expand(shown, names) - value)
+    num, _den = sp.fraction(diff)
+    num = sp.expand(num)
+    if num == 0:
+        return True
+    if _rational_function(diff) and num.is_polynomial():
+        return False
+    return sp.simplify(diff) == 0
+
+
+def _rational_function(expr: sp.Basic) -> bool:
+    """Built from symbols and rationals by +, * and integer powers only: a ratio of
+    polynomials with rational coefficients, whose expanded numerator is 0 exactly when
+    it is."""
+    return all(x.is_Symbol or x.is_Rational or isinstance(x, sp.Add | sp.Mul)
+               or (isinstance(x, sp.Pow) and x.exp.is_Integer)
+               for x in sp.preorder_traversal(expr))
+
+
 def check(pres: Presentation, results: Mapping[str, sp.Basic],
           steps: Sequence[sp.Basic]) -> list[str]:
     """Problems of ``pres`` against the derived ``results`` and step right-hand sides
     ``steps``: every form in every chain must equal its derived value."""
     out = []
     for label, shown, derived in pres.pairs(results, steps):
-        diff = difference(shown, derived, ())
-        if diff != 0:
+        if not vanishes(shown, derived, ()):
+            diff = difference(shown, derived, ())
             out.append(f"{pres.derivation}.{label}: shown - derived = {diff}")
     return out
 
@@ -247,6 +273,6 @@ def auto(value: sp.Expr, names: Sequence[Name] = (),
             for f in (e, sp.factor(e), absorb_sign(e), absorb_sign(sp.factor(e))):
                 seen.setdefault(sp.srepr(f), f)
     best = min(seen.values(), key=lambda e: (width(e), sp.count_ops(e)))
-    if difference(best, value, names) != 0:  # pragma: no cover - substitution is exact
+    if not vanishes(best, value, names):  # pragma: no cover - substitution is exact
         raise AssertionError(f"automatic form {best} differs from {value}")
     return best
