@@ -212,16 +212,11 @@ def _derive(args: argparse.Namespace) -> dict[str, Any]:
         parse_numeric(args.numeric, names)  # bad values: exit 2 before the work
     d = setting_derivation(setting)
     thms = theorems(setting, d)
-    records: list[dict[str, Any]] = []
-    failures = []
-    for thm in thms:
-        for route in thm.routes:
-            if args.route is not None and route not in args.route:
-                continue
-            res = verify.run(thm, route, args.profile)
-            records.append(res.to_json())
-            if res.status in _BAD:
-                failures.append(res)
+    todo = [(thm, route) for thm in thms for route in thm.routes
+            if args.route is None or route in args.route]
+    results = verify.run_many(todo, args.profile)
+    records: list[dict[str, Any]] = [res.to_json() for res in results]
+    failures = [res for res in results if res.status in _BAD]
     files = setting_files(setting, d, thms, records, notation)
     ok = sum(1 for r in records if r["status"] in ("proved", "passed", "agreed"))
     lines = [f"{setting.title}: {len(d.results)} results, {len(thms)} theorems, "

@@ -387,7 +387,19 @@ class Setting:
         by substituting the derived moments into :func:`derive.two_estimator`.
 
         With ``simplify`` the optimal weight and minimum MSE are put in factored form; the
-        other results are left as substituted (cheap for large symbolic settings)."""
+        other results are left as substituted (cheap for large symbolic settings).  Derived
+        once per setting and flag (the setting is immutable; its page, numeric module and
+        Monte Carlo route all ask for it)."""
+        memo = self._derivations
+        if simplify not in memo:
+            memo[simplify] = self._derive(simplify)
+        return memo[simplify]
+
+    @cached_property
+    def _derivations(self) -> dict[bool, Derivation]:
+        return {}
+
+    def _derive(self, simplify: bool) -> Derivation:
         base = two_estimator()
         results: dict[str, sp.Basic] = {
             "var_local": self.var_local, "var_global": self.var_global, "cov": self.cov,
