@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -35,19 +36,33 @@ def sampler(thm: Theorem) -> st.SearchStrategy[dict]:
 _exact_function = exact_function
 
 
-def _exact_value(expr: sp.Expr, point: dict) -> Fraction | None:
+@lru_cache(maxsize=4096)
+def _compiled(expr: sp.Expr) -> tuple[tuple[sp.Symbol, ...], Callable[..., Fraction]]:
+    """``expr``'s variables (sorted by name) and its exact function of them, once per
+    expression (a property test evaluates the same expressions at every point)."""
     variables = tuple(sorted(expr.free_symbols, key=str))
-    f = _exact_function(expr, variables)
+    return variables, _exact_function(expr, variables)
+
+
+@lru_cache(maxsize=4096)
+def _free(expr: sp.Basic) -> frozenset[sp.Basic]:
+    return frozenset(expr.free_symbols)
+
+
+def _exact_value(expr: sp.Expr, point: dict) -> Fraction | None:
+    """``expr`` at ``point``, a mapping from symbols to Fractions (None: undefined)."""
+    variables, f = _compiled(expr)
     try:
-        val = f(*[Fraction(int(point[v].p), int(point[v].q)) for v in variables])
+        val = f(*[point[v] for v in variables])
     except ZeroDivisionError:
         return None
     return Fraction(val)
 
 
 def _truth(expr: sp.Basic, point: dict) -> bool | None:
-    """Exact truth value by structural recursion; rational sub-expressions are evaluated
-    with Python's exact Fraction arithmetic (much faster than sympy's subs)."""
+    """Exact truth value by structural recursion (``point`` maps symbols to Fractions);
+    rational sub-expressions are evaluated with Python's exact Fraction arithmetic (much
+    faster than sympy's subs)."""
     if expr in (sp.true, sp.false):
         return bool(expr)
     if isinstance(expr, sp.Not):
@@ -81,9 +96,9 @@ def _truth(expr: sp.Basic, point: dict) -> bool | None:
 
 def holds(expr: sp.Basic, point: dict) -> bool | None:
     """Exact truth value of a relation/Boolean at ``point`` (None if undefined there)."""
-    if all(isinstance(v, sp.Rational) for v in point.values()) and expr.free_symbols <= set(point):
+    if all(isinstance(v, sp.Rational) for v in point.values()) and _free(expr) <= point.keys():
         try:
-            return _truth(expr, point)
+            return _truth(expr, {k: Fraction(int(v.p), int(v.q)) for k, v in point.items()})
         except (TypeError, NameError):  # not a rational function (sqrt, Abs, ...): use subs
             pass
     val = expr.subs(point)
