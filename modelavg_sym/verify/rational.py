@@ -96,9 +96,21 @@ def _truth(expr: sp.Basic, point: dict) -> bool | None:
 
 def holds(expr: sp.Basic, point: dict) -> bool | None:
     """Exact truth value of a relation/Boolean at ``point`` (None if undefined there)."""
-    if all(isinstance(v, sp.Rational) for v in point.values()) and _free(expr) <= point.keys():
+    return _holds(expr, point, _fractions(point))
+
+
+def _fractions(point: dict) -> dict | None:
+    """``point`` with its values as Fractions; None unless every value is a Rational."""
+    if not all(isinstance(v, sp.Rational) for v in point.values()):
+        return None
+    return {k: Fraction(int(v.p), int(v.q)) for k, v in point.items()}
+
+
+def _holds(expr: sp.Basic, point: dict, fractions: dict | None) -> bool | None:
+    """:func:`holds`, given ``point`` as Fractions (:func:`_fractions`)."""
+    if fractions is not None and _free(expr) <= point.keys():
         try:
-            return _truth(expr, {k: Fraction(int(v.p), int(v.q)) for k, v in point.items()})
+            return _truth(expr, fractions)
         except (TypeError, NameError):  # not a rational function (sqrt, Abs, ...): use subs
             pass
     val = expr.subs(point)
@@ -113,7 +125,8 @@ def holds(expr: sp.Basic, point: dict) -> bool | None:
 
 
 def assumptions_hold(thm: Theorem, point: dict) -> bool:
-    return all(holds(asm, point) is True for asm in thm.assumptions)
+    fractions = _fractions(point)
+    return all(_holds(asm, point, fractions) is True for asm in thm.assumptions)
 
 
 def check_claim(thm: Theorem, point: dict, claim: sp.Basic | None = None) -> bool:
@@ -194,9 +207,15 @@ class _Shared:
         self.failed: set[str] = set()
         #: The assumptions disagreed at some point: the runs alone would have diverged.
         self.diverged = False
+        # The assumptions (the same for all) see, of a theorem's point, only the values
+        # of their own symbols: one evaluation per distinct set of those among the theorems.
+        needed = frozenset().union(*(a.free_symbols for a in thms[0].assumptions))
+        self._asm: dict[frozenset[sp.Basic], Theorem] = {}
+        for t in thms:
+            self._asm.setdefault(needed & frozenset(t.variables), t)
 
     def assumptions_hold(self, _group: Any, point: dict) -> bool:
-        values = {assumptions_hold(t, _restrict(point, t)) for t in self.thms}
+        values = {assumptions_hold(t, _restrict(point, t)) for t in self._asm.values()}
         self.diverged = self.diverged or len(values) > 1
         return all(values)
 
