@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 
@@ -45,6 +46,7 @@ __all__ = [
     "check",
     "difference",
     "expand",
+    "one_fraction",
     "substitute_names",
     "vanishes",
     "width",
@@ -158,13 +160,21 @@ def expand(expr: sp.Basic, names: Sequence[Name]) -> sp.Basic:
     return expr
 
 
+@lru_cache(maxsize=4096)
+def one_fraction(e: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """``together(e)`` and its numerator expanded: ``e`` is 0 when that numerator is.
+    Memoised: a page's forms are checked when they are chosen, when a display is matched
+    to its claim and again by the symbolic route, each time as ``shown - derived``."""
+    diff = sp.together(e)
+    return diff, sp.expand(sp.fraction(diff)[0])
+
+
 def difference(shown: sp.Basic, value: sp.Basic, names: Sequence[Name]) -> sp.Expr:
     """``shown`` (definitions substituted) minus ``value``, simplified: 0 when the form is
     right.  As the symbolic route does: one fraction whose expanded numerator is 0, else
     ``simplify``."""
-    diff = sp.together(expand(shown, names) - value)
-    num, _den = sp.fraction(diff)
-    if sp.expand(num) == 0:
+    diff, num = one_fraction(expand(shown, names) - value)
+    if num == 0:
         return sp.S.Zero
     return sp.simplify(diff)
 
@@ -175,9 +185,7 @@ def vanishes(shown: sp.Basic, value: sp.Basic, names: Sequence[Name]) -> bool:
     rational function of its symbols (rational coefficients) with a nonzero expanded
     numerator does not (a nonzero polynomial vanishes on no open set).  Anything else
     (square roots, Abs, ...) is simplified, as :func:`difference` does."""
-    diff = sp.together(expand(shown, names) - value)
-    num, _den = sp.fraction(diff)
-    num = sp.expand(num)
+    diff, num = one_fraction(expand(shown, names) - value)
     if num == 0:
         return True
     if _rational_function(diff) and num.is_polynomial():

@@ -399,14 +399,20 @@ class Setting:
     def _derivations(self) -> dict[bool, Derivation]:
         return {}
 
-    def _derive(self, simplify: bool) -> Derivation:
+    @cached_property
+    def _substituted(self) -> dict[str, sp.Expr]:
+        """The carried two-estimator results with this setting's moments substituted (the
+        same with and without ``simplify``)."""
         base = two_estimator()
+        return {key: self.substitute(base.results[key]) for key in _CARRIED}
+
+    def _derive(self, simplify: bool) -> Derivation:
         results: dict[str, sp.Basic] = {
             "var_local": self.var_local, "var_global": self.var_global, "cov": self.cov,
             "bias": self.bias, "bias_sq": self.bias_sq,
         }
         for key in _CARRIED:
-            e = self.substitute(base.results[key])
+            e = self._substituted[key]
             results[key] = tidy(e) if simplify and key in _TIDY else e
         if self.candidates:
             results |= self.candidate_optimum(simplify)
