@@ -33,14 +33,18 @@ def cleared(e: sp.Expr) -> tuple[sp.Expr, sp.Expr, tuple[sp.Expr, ...], sp.Expr]
     is built anew in each context)."""
     num, den = sp.fraction(sp.together(e))
     num, den = sp.expand(num), sp.expand(den)
-    if den.is_Number:
-        coeff, odd = den, ()
-    else:
-        coeff, factors = sp.factor_list(den)
-        odd = tuple(f for f, m in factors if m % 2 == 1)
+    coeff, odd = (den, ()) if den.is_Number else _odd_factors(den)
     signed = (sp.expand(sp.sign(coeff) * num * sp.Mul(*odd)) if len(odd) <= 1
               else sp.sign(coeff) * num)
     return num, den, odd, signed
+
+
+@lru_cache(maxsize=4096)
+def _odd_factors(den: sp.Expr) -> tuple[sp.Expr, tuple[sp.Expr, ...]]:
+    """The constant factor of the polynomial ``den`` and its factors of odd multiplicity
+    (memoised: the relations of one setting share a few denominators, a*'s above all)."""
+    coeff, factors = sp.factor_list(den)
+    return coeff, tuple(f for f, m in factors if m % 2 == 1)
 
 
 class Translator:
