@@ -145,7 +145,13 @@ def _release(expr: sp.Basic) -> sp.Basic:
 
 def expand(expr: sp.Basic, names: Sequence[Name]) -> sp.Basic:
     """``expr`` with every name replaced by its definition, repeatedly (a definition may
-    use earlier names), derivatives of defined functions evaluated."""
+    use earlier names), derivatives of defined functions evaluated.  Memoised: a form is
+    expanded when it is chosen and again when its page's identities are listed."""
+    return _expand(expr, tuple(names))
+
+
+@lru_cache(maxsize=4096)
+def _expand(expr: sp.Basic, names: tuple[Name, ...]) -> sp.Basic:
     for _ in range(len(names) + 2):
         new = expr
         for n in names:
