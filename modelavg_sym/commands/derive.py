@@ -44,6 +44,9 @@ _BAD = ("failed", "refuted")
 ROUTES = ("symbolic", "smt", "rational", "float", "montecarlo")
 PROFILE_NAMES = ("ci", "dev", "thorough")
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: Run as the program, end the process without the interpreter's teardown (see
+#: :func:`modelavg_sym.cli._quick_exit`): derive leaves no thread or child process behind.
+QUICK_EXIT = True
 
 
 def default_cache_dir() -> Path:
