@@ -197,6 +197,18 @@ def _replay(entry: dict[str, Any], args: argparse.Namespace) -> int:
 
 
 @contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (back as it was after it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
 def _frozen_heap() -> Iterator[None]:
     """Everything alive now kept out of the cyclic collector's scans (``gc.freeze``) for the
     block, and back in them after it, for a caller that goes on in this process."""
@@ -209,11 +221,12 @@ def _frozen_heap() -> Iterator[None]:
 
 def _derive(args: argparse.Namespace) -> dict[str, Any]:
     """Derive, verify and render: the cache entry (files as text, report, exit code)."""
-    from modelavg_sym import verify
-    from modelavg_sym.artifacts import notation as nt
-    from modelavg_sym.artifacts.setting import setting_files
-    from modelavg_sym.derive.settingfile import load_setting, setting_derivation
-    from modelavg_sym.theorems.settingfile import theorems
+    with _collector_paused():  # importing makes next to no garbage: ~60 ms of collections
+        from modelavg_sym import verify
+        from modelavg_sym.artifacts import notation as nt
+        from modelavg_sym.artifacts.setting import setting_files
+        from modelavg_sym.derive.settingfile import load_setting, setting_derivation
+        from modelavg_sym.theorems.settingfile import theorems
 
     # The modules just imported (sympy, numpy, hypothesis, ...) live as long as the run:
     # moved out of the collector's generations, the full collections that sympy's
