@@ -277,7 +277,11 @@ class Setting:
 
     def symbols(self) -> tuple[sp.Symbol, ...]:
         """Every symbol of the setting (its nodes, estimators, candidates and assumptions),
-        sorted by name."""
+        sorted by name (found once: the rational route's sampler asks at every point)."""
+        return self._symbols
+
+    @cached_property
+    def _symbols(self) -> tuple[sp.Symbol, ...]:
         pop = self.population
         exprs: list[sp.Basic] = [*pop.n, *pop.var, *pop.mean, *self.assumptions]
         exprs += [] if pop.spread is None else [pop.spread]
