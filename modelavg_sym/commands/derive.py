@@ -221,10 +221,12 @@ def _frozen_heap() -> Iterator[None]:
 
 def _derive(args: argparse.Namespace) -> dict[str, Any]:
     """Derive, verify and render: the cache entry (files as text, report, exit code)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     with _collector_paused():  # importing makes next to no garbage: ~60 ms of collections
         from modelavg_sym import verify
         from modelavg_sym.artifacts import notation as nt
-        from modelavg_sym.artifacts.setting import setting_files
+        from modelavg_sym.artifacts.setting import equation_files, setting_files
         from modelavg_sym.derive.settingfile import load_setting, setting_derivation
         from modelavg_sym.theorems.settingfile import theorems
 
@@ -248,10 +250,14 @@ def _derive(args: argparse.Namespace) -> dict[str, Any]:
         thms = theorems(setting, d)
         todo = [(thm, route) for thm in thms for route in thm.routes
                 if args.route is None or route in args.route]
-        results = verify.run_many(todo, args.profile)
-        records: list[dict[str, Any]] = [res.to_json() for res in results]
-        failures = [res for res in results if res.status in _BAD]
-        files = setting_files(setting, d, thms, records, notation)
+        # The equation files depend on the derivation alone: made in a thread, their
+        # pdflatex run (a child process) overlaps the routes instead of following them.
+        with ThreadPoolExecutor(1) as pool:
+            equations = pool.submit(equation_files, d, notation)
+            results = verify.run_many(todo, args.profile)
+            records: list[dict[str, Any]] = [res.to_json() for res in results]
+            failures = [res for res in results if res.status in _BAD]
+            files = setting_files(setting, d, thms, records, notation, equations.result())
         ok = sum(1 for r in records if r["status"] in ("proved", "passed", "agreed"))
         lines = [f"{setting.title}: {len(d.results)} results, {len(thms)} theorems, "
                  f"{ok}/{len(records)} checks hold; {len(files)} files in {{out}}"]
