@@ -88,6 +88,25 @@ def test_python_m_subprocess():
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_derive_as_the_program_ends_without_teardown_and_loses_no_output(tmp_path):
+    """Run as the program, derive ends by os._exit after flushing and the atexit handlers
+    (cli._quick_exit): its report, its failure line and its exit code are all there."""
+    path = tmp_path / "correlated.toml"
+    path.write_text('title = "Correlated"\n[nodes]\ncount = 2\nn = ["n_0", "n_1"]\n'
+                    'var = "v"\nmean = "mu"\n[assumptions]\npositive = ["n_0", "n_1", "v"]\n'
+                    'real = ["mu"]\n[estimators]\nglobal = "2*xbar_0 - xbar_1"\n')
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelavg_sym", "derive", str(path), "--route", "smt",
+         "--no-cache", "--out", str(out), "--numeric", "n_0=1", "n_1=1", "v=1", "mu=0"],
+        capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Correlated: ") and lines[-1].split()[0] == "personalization_value"
+    assert "(smt: refuted)" in proc.stderr and "Traceback" not in proc.stderr
+    assert (out / "verification.json").is_file()
+
+
 def test_scheduler_that_is_not_dask_fails_within_the_timeout(tmp_path):
     """A server that accepts TCP but is not a Dask scheduler: one line, exit 2, bounded."""
     import socket

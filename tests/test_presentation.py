@@ -17,7 +17,15 @@ from modelavg_sym.artifacts.notation import make
 from modelavg_sym.derive import catalog
 from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.derive.display import A_STAR, MSE, D
-from modelavg_sym.derive.presentation import Form, Name, auto, check, expand
+from modelavg_sym.derive.presentation import (
+    Form,
+    Name,
+    auto,
+    check,
+    difference,
+    expand,
+    vanishes,
+)
 from modelavg_sym.symbols import SYMBOLS, Delta, a, c, r, s_G, s_L
 from modelavg_sym.theorems import all_theorems, result_theorems
 from modelavg_sym.theorems.presentation import display_pairs
@@ -62,6 +70,20 @@ def test_a_wrong_form_is_caught():
     res = symbolic.check(drifted)
     assert res.status == "failed" and "entry 0" in res.detail
     assert symbolic.check(thm).status == "proved"
+
+
+def test_vanishes_agrees_with_the_simplified_difference():
+    d = two_estimator()
+    names = catalog.presentation(d).names
+    x = sp.Symbol("x", positive=True)
+    cases = [(A_STAR, d["optimal_weight"], names),  # right, through a name
+             ((s_L + c) / D, d["optimal_weight"], names),  # rational, wrong
+             (sp.sqrt(x**2), x, ()),  # equal only under the assumption: simplify decides
+             (sp.sqrt(x), x, ()),
+             (sp.sqrt(3 + 2 * sp.sqrt(2)), 1 + sp.sqrt(2), ())]  # irrational constants
+    for shown, value, nm in cases:
+        assert vanishes(shown, value, nm) == (difference(shown, value, nm) == 0)
+    assert [vanishes(*case) for case in cases] == [True, False, True, False, True]
 
 
 def test_names_are_substituted_back_and_functions_evaluated():

@@ -262,6 +262,48 @@ def test_correlated_global_model_exit_1_with_counterexample(
     assert any(r["status"] == "refuted" for r in records)
 
 
+def test_shared_rational_runs_see_the_points_and_give_the_results_of_runs_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelavg_sym.derive.settingfile import setting_derivation
+    from modelavg_sym.theorems.settingfile import theorems
+    from modelavg_sym.verify import rational
+
+    path = tmp_path / "correlated.toml"
+    path.write_text(CORRELATED)  # one theorem of the shared sampler fails
+    setting = load_setting(path)
+    thms = [t for t in theorems(setting, setting_derivation(setting))
+            if "rational" in t.routes]
+    assert len({id(t.sampler) for t in thms}) < len(thms)  # some share their sampler
+    seen: dict[str, list[dict]] = {}
+    claim = rational.check_claim
+
+    def spy(thm, point, c=None):  # type: ignore[no-untyped-def]
+        seen.setdefault(thm.name, []).append(point)
+        return claim(thm, point, c)
+
+    runs = []
+    examples = rational._examples
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        runs.append(args[0])
+        return examples(*args)
+
+    monkeypatch.setattr(rational, "check_claim", spy)
+    monkeypatch.setattr(rational, "_examples", count)
+    alone = [rational.check(t, "dev") for t in thms]
+    points_alone, seen = seen, {}
+    del runs[:]
+    together = rational.check_many(thms, "dev")
+    # the three theorems without the weight in one run; the failing one again alone
+    assert len(thms) == 4 and len(runs) == 3
+    assert [(r.theorem, r.status, r.examples, r.detail) for r in together] == \
+        [(r.theorem, r.status, r.examples, r.detail) for r in alone]
+    assert [r.status for r in together].count("failed") == 1
+    for t, r in zip(thms, alone, strict=True):
+        if r.status == "passed":  # checked at exactly the points of its run alone
+            assert seen[t.name] == points_alone[t.name]
+
+
 def test_numeric_option_prints_exact_values(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "correlated.toml"

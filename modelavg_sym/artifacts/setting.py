@@ -23,17 +23,18 @@ from modelavg_sym.derive.core import Derivation
 from modelavg_sym.derive.settings import Setting
 from modelavg_sym.theorems import Theorem
 
-__all__ = ["GENERATOR", "setting_files"]
+__all__ = ["GENERATOR", "equation_files", "setting_files"]
 
 #: The generator named on a setting's pages.
 GENERATOR = "modelavg_sym.commands.derive"
 
 
 def setting_files(setting: Setting, d: Derivation, theorems: Sequence[Theorem],
-                  records: Sequence[Mapping[str, Any]], notation: Notation
-                  ) -> dict[str, bytes]:
+                  records: Sequence[Mapping[str, Any]], notation: Notation,
+                  equations: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
     """The files of ``setting`` (its derivation ``d`` with its presentation, its
-    ``theorems`` and the route ``records`` of :func:`modelavg_sym.verify.run`)."""
+    ``theorems`` and the route ``records`` of :func:`modelavg_sym.verify.run`);
+    ``equations``: :func:`equation_files` of ``d``, made already."""
     statuses = report.statuses_by_theorem(records)
     summaries = report.summaries(records)
     results = [t for t in theorems if t.kind == "result"]
@@ -44,12 +45,7 @@ def setting_files(setting: Setting, d: Derivation, theorems: Sequence[Theorem],
                                                           summaries, notation))
     out[f"{d.name}.json"] = _ours(pages.derivation_record(d, GENERATOR, "", theorems,
                                                           statuses, notation))
-    eqs = latex.equations([d])
-    layouts = latex.EquationLayouts(eqs, notation)
-    for eq in eqs:
-        for variant in latex.VARIANTS:
-            out[f"latex/{eq.variant_path(variant)}"] = latex.equation_file(
-                eq, notation, variant, layouts).encode()
+    out.update(equation_files(d, notation) if equations is None else equations)
     out["latex/macros.tex"] = _ours(latex.macros_file(notation, numbers))
     doc = latexdoc.document([d], {t.name: t for t in theorems}, statuses, notation, [],
                             numbers)
@@ -59,6 +55,16 @@ def setting_files(setting: Setting, d: Derivation, theorems: Sequence[Theorem],
                                            default=str) + "\n").encode()
     return out
 
+
+
+def equation_files(d: Derivation, notation: Notation) -> dict[str, bytes]:
+    """``latex/equations/<name>/<result>{,-star,-body}.tex``: a function of the derivation
+    and the notation alone (not of the verification), so ``derive`` makes them, with their
+    measurement by pdflatex, while the routes run."""
+    eqs = latex.equations([d])
+    layouts = latex.EquationLayouts(eqs, notation)
+    return {f"latex/{eq.variant_path(variant)}": latex.equation_file(
+        eq, notation, variant, layouts).encode() for eq in eqs for variant in latex.VARIANTS}
 
 
 def report_numbers(n_derivations: int, n_theorems: int, n_verified: int

@@ -22,11 +22,14 @@ evaluates the stored numeric module); ``--no-cache`` derives afresh.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,9 @@ _BAD = ("failed", "refuted")
 ROUTES = ("symbolic", "smt", "rational", "float", "montecarlo")
 PROFILE_NAMES = ("ci", "dev", "thorough")
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: Run as the program, end the process without the interpreter's teardown (see
+#: :func:`modelavg_sym.cli._quick_exit`): derive leaves no thread or child process behind.
+QUICK_EXIT = True
 
 
 def default_cache_dir() -> Path:
@@ -190,54 +196,83 @@ def _replay(entry: dict[str, Any], args: argparse.Namespace) -> int:
     return int(entry["rc"])
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (back as it was after it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Everything alive now kept out of the cyclic collector's scans (``gc.freeze``) for the
+    block, and back in them after it, for a caller that goes on in this process."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _derive(args: argparse.Namespace) -> dict[str, Any]:
     """Derive, verify and render: the cache entry (files as text, report, exit code)."""
-    from modelavg_sym import verify
-    from modelavg_sym.artifacts import notation as nt
-    from modelavg_sym.artifacts.setting import setting_files
-    from modelavg_sym.derive.settingfile import load_setting, setting_derivation
-    from modelavg_sym.theorems.settingfile import theorems
+    from concurrent.futures import ThreadPoolExecutor
 
-    setting = load_setting(args.setting)
-    if args.distribution is not None:
-        from modelavg_sym.simulation.distributions import parse
+    with _collector_paused():  # importing makes next to no garbage: ~60 ms of collections
+        from modelavg_sym import verify
+        from modelavg_sym.artifacts import notation as nt
+        from modelavg_sym.artifacts.setting import equation_files, setting_files
+        from modelavg_sym.derive.settingfile import load_setting, setting_derivation
+        from modelavg_sym.theorems.settingfile import theorems
 
-        parse(args.distribution)  # InvalidParameterError for a bad spec
-        mc = setting.options.get("montecarlo")
-        if isinstance(mc, dict):
-            mc["distribution"] = args.distribution
-    notation = nt.parse_spec(args.notation) if args.notation is not None else nt.make()
-    names = tuple(str(s) for s in setting.symbols())
-    if args.numeric is not None:
-        parse_numeric(args.numeric, names)  # bad values: exit 2 before the work
-    d = setting_derivation(setting)
-    thms = theorems(setting, d)
-    records: list[dict[str, Any]] = []
-    failures = []
-    for thm in thms:
-        for route in thm.routes:
-            if args.route is not None and route not in args.route:
-                continue
-            res = verify.run(thm, route, args.profile)
-            records.append(res.to_json())
-            if res.status in _BAD:
-                failures.append(res)
-    files = setting_files(setting, d, thms, records, notation)
-    ok = sum(1 for r in records if r["status"] in ("proved", "passed", "agreed"))
-    lines = [f"{setting.title}: {len(d.results)} results, {len(thms)} theorems, "
-             f"{ok}/{len(records)} checks hold; {len(files)} files in {{out}}"]
-    lines += [f"  {k:16s} {d[k]}" for k in ("var_local", "var_global", "cov", "bias_sq",
-                                              "optimal_weight")]
-    if not any("montecarlo" in t.routes for t in thms):
-        lines.append("  (Monte Carlo route not run: the file gives no [montecarlo] values "
-                     "to simulate at)")
-    messages = []
-    for res in failures:
-        ce = res.extra.get("counterexample")
-        witness = (f"; counterexample {ce}{_at(d, ce)}" if isinstance(ce, dict)
-                   else f"; {res.detail}")
-        messages.append(f"modelavg-sym derive: theorem {res.theorem} does not hold under the "
-                        f"setting's assumptions ({res.route}: {res.status}){witness}"[:600])
-    return {"name": setting.name, "symbols": list(names), "summary": "\n".join(lines) + "\n",
-            "files": {k: v.decode() for k, v in files.items()}, "failures": messages,
-            "rc": 1 if failures else 0}
+    # The modules just imported (sympy, numpy, hypothesis, ...) live as long as the run:
+    # moved out of the collector's generations, the full collections that sympy's
+    # allocations trigger do not walk them again and again (half the collector's time).
+    with _frozen_heap():
+        setting = load_setting(args.setting)
+        if args.distribution is not None:
+            from modelavg_sym.simulation.distributions import parse
+
+            parse(args.distribution)  # InvalidParameterError for a bad spec
+            mc = setting.options.get("montecarlo")
+            if isinstance(mc, dict):
+                mc["distribution"] = args.distribution
+        notation = nt.parse_spec(args.notation) if args.notation is not None else nt.make()
+        names = tuple(str(s) for s in setting.symbols())
+        if args.numeric is not None:
+            parse_numeric(args.numeric, names)  # bad values: exit 2 before the work
+        d = setting_derivation(setting)
+        thms = theorems(setting, d)
+        todo = [(thm, route) for thm in thms for route in thm.routes
+                if args.route is None or route in args.route]
+        # The equation files depend on the derivation alone: made in a thread, their
+        # pdflatex run (a child process) overlaps the routes instead of following them.
+        with ThreadPoolExecutor(1) as pool:
+            equations = pool.submit(equation_files, d, notation)
+            results = verify.run_many(todo, args.profile)
+            records: list[dict[str, Any]] = [res.to_json() for res in results]
+            failures = [res for res in results if res.status in _BAD]
+            files = setting_files(setting, d, thms, records, notation, equations.result())
+        ok = sum(1 for r in records if r["status"] in ("proved", "passed", "agreed"))
+        lines = [f"{setting.title}: {len(d.results)} results, {len(thms)} theorems, "
+                 f"{ok}/{len(records)} checks hold; {len(files)} files in {{out}}"]
+        lines += [f"  {k:16s} {d[k]}" for k in ("var_local", "var_global", "cov", "bias_sq",
+                                                  "optimal_weight")]
+        if not any("montecarlo" in t.routes for t in thms):
+            lines.append("  (Monte Carlo route not run: the file gives no [montecarlo] values "
+                         "to simulate at)")
+        messages = []
+        for res in failures:
+            ce = res.extra.get("counterexample")
+            witness = (f"; counterexample {ce}{_at(d, ce)}" if isinstance(ce, dict)
+                       else f"; {res.detail}")
+            messages.append(f"modelavg-sym derive: theorem {res.theorem} does not hold under the "
+                            f"setting's assumptions ({res.route}: {res.status}){witness}"[:600])
+        return {"name": setting.name, "symbols": list(names), "summary": "\n".join(lines) + "\n",
+                "files": {k: v.decode() for k, v in files.items()}, "failures": messages,
+                "rc": 1 if failures else 0}

@@ -110,12 +110,26 @@ def tidy(expr: sp.Expr) -> sp.Expr:
     return sp.Mul(sp.factor(num), sp.Pow(sp.factor(den), -1), evaluate=True)
 
 
+def _linear_root(poly_expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """The root of ``poly_expr``, a polynomial of degree 1 in x (``-k0 / k1``, not yet
+    tidied: what ``solve`` finds, without its general machinery)."""
+    poly = sp.Poly(poly_expr, x)
+    if poly.degree() != 1:
+        raise ValueError(f"expected a linear polynomial in {x}, got degree {poly.degree()}")
+    return -poly.coeff_monomial(1) / poly.coeff_monomial(x)
+
+
 def _quadratic_roots(poly_expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-    """Leading coefficient and the two roots (0 first when it is one) of a quadratic in x."""
+    """Leading coefficient and the two roots (0 first when it is one) of a quadratic in x.
+
+    The roots come from the factors of the quadratic when both are linear in x (rational
+    functions of the other symbols); ``solve`` (the quadratic formula) otherwise."""
     poly = sp.Poly(poly_expr, x)
     if poly.degree() != 2:
         raise ValueError(f"expected a quadratic in {x}, got degree {poly.degree()}")
-    roots = sp.solve(poly_expr, x)
+    found = [_linear_root(f, x) for f, mult in sp.factor_list(poly_expr, x)[1]
+             for _ in range(mult) if sp.Poly(f, x).degree() == 1]
+    roots = found if len(found) == 2 else sp.solve(poly_expr, x)
     roots = sorted((tidy(rt) for rt in roots), key=lambda e: (e != 0, sp.srepr(e)))
     return sp.factor(poly.LC()), roots[0], roots[1]
 
@@ -149,11 +163,10 @@ def _mse_steps(steps: list[Step]) -> dict[str, sp.Expr]:
 
 def _optimum_steps(mse: sp.Expr, dmse: sp.Expr, steps: list[Step]) -> dict[str, sp.Expr]:
     """R2-R3: the stationary point a* and the minimum MSE (two forms)."""
-    (a_star,) = sp.solve(sp.Eq(dmse, 0), a)
-    a_star = tidy(a_star)
+    a_star = tidy(_linear_root(dmse, a))
     steps.append(Step(r"The unique stationary point, where $\operatorname{MSE}'(<a>) = 0$",
                       A_STAR, a_star))
-    min_mse = tidy(sp.simplify(mse.subs(a, a_star)))
+    min_mse = tidy(sp.cancel(mse.subs(a, a_star)))
     # The same minimum in a form without cancellation or overflow-prone squares: with
     # MSE(a) = k0 + k1 a + k2 a^2 and the first-order condition 2 k2 a* + k1 = 0,
     # MSE(a*) = k0 + (k1/2) a* = k0 (1 - a*) + (k0 + k1/2) a*, with 1 - a* simplified.
@@ -177,16 +190,16 @@ def _benefit_steps(mse: sp.Expr, a_star: sp.Expr, min_mse: sp.Expr,
     benefit_factored = lc * (a - root0) * (a - root1)
     steps.append(Step("$B$ is a quadratic in $<a>$ with roots $0$ and $2<a>^{*}$ and leading "
                       "coefficient $-D$", B(a), benefit_factored))
-    gain_fraction = sp.factor(sp.simplify(benefit.subs(a, r * a_star) / benefit.subs(a, a_star)))
+    gain_fraction = sp.factor(sp.cancel(benefit.subs(a, r * a_star) / benefit.subs(a, a_star)))
     steps.append(Step("The fraction of the best gain obtained at $<a> = <r><a>^{*}$",
                       B(r * A_STAR) / B(A_STAR), gain_fraction))
-    personalization_value = tidy(sp.simplify(mse_global - min_mse))
+    personalization_value = tidy(sp.cancel(mse_global - min_mse))
     steps.append(Step("The value of personalization over the global model",
                       MSE(1) - MSE(A_STAR), personalization_value))
     return {"mse_local": mse_local, "mse_global": mse_global, "benefit": benefit,
             "benefit_factored": benefit_factored, "benefit_leading_coefficient": lc,
             "benefit_root_low": root0, "benefit_root_high": root1,
-            "gain_fraction": gain_fraction, "relative_gain": tidy(sp.simplify(benefit / mse_local)),
+            "gain_fraction": gain_fraction, "relative_gain": tidy(sp.cancel(benefit / mse_local)),
             "personalization_value": personalization_value}
 
 

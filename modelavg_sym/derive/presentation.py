@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 
@@ -45,7 +46,9 @@ __all__ = [
     "check",
     "difference",
     "expand",
+    "one_fraction",
     "substitute_names",
+    "vanishes",
     "width",
 ]
 
@@ -142,7 +145,13 @@ def _release(expr: sp.Basic) -> sp.Basic:
 
 def expand(expr: sp.Basic, names: Sequence[Name]) -> sp.Basic:
     """``expr`` with every name replaced by its definition, repeatedly (a definition may
-    use earlier names), derivatives of defined functions evaluated."""
+    use earlier names), derivatives of defined functions evaluated.  Memoised: a form is
+    expanded when it is chosen and again when its page's identities are listed."""
+    return _expand(expr, tuple(names))
+
+
+@lru_cache(maxsize=4096)
+def _expand(expr: sp.Basic, names: tuple[Name, ...]) -> sp.Basic:
     for _ in range(len(names) + 2):
         new = expr
         for n in names:
@@ -157,15 +166,46 @@ def expand(expr: sp.Basic, names: Sequence[Name]) -> sp.Basic:
     return expr
 
 
+@lru_cache(maxsize=4096)
+def one_fraction(e: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """``together(e)`` and its numerator expanded: ``e`` is 0 when that numerator is.
+    Memoised: a page's forms are checked when they are chosen, when a display is matched
+    to its claim and again by the symbolic route, each time as ``shown - derived``."""
+    diff = sp.together(e)
+    return diff, sp.expand(sp.fraction(diff)[0])
+
+
 def difference(shown: sp.Basic, value: sp.Basic, names: Sequence[Name]) -> sp.Expr:
     """``shown`` (definitions substituted) minus ``value``, simplified: 0 when the form is
     right.  As the symbolic route does: one fraction whose expanded numerator is 0, else
     ``simplify``."""
-    diff = sp.together(expand(shown, names) - value)
-    num, _den = sp.fraction(diff)
-    if sp.expand(num) == 0:
+    diff, num = one_fraction(expand(shown, names) - value)
+    if num == 0:
         return sp.S.Zero
     return sp.simplify(diff)
+
+
+def vanishes(shown: sp.Basic, value: sp.Basic, names: Sequence[Name]) -> bool:
+    """``difference(shown, value, names) == 0``, without ``simplify`` where the answer is
+    already known: one fraction whose expanded numerator is 0 vanishes; one that is a
+    rational function of its symbols (rational coefficients) with a nonzero expanded
+    numerator does not (a nonzero polynomial vanishes on no open set).  Anything else
+    (square roots, Abs, ...) is simplified, as :func:`difference` does."""
+    diff, num = one_fraction(expand(shown, names) - value)
+    if num == 0:
+        return True
+    if _rational_function(diff) and num.is_polynomial():
+        return False
+    return sp.simplify(diff) == 0
+
+
+def _rational_function(expr: sp.Basic) -> bool:
+    """Built from symbols and rationals by +, * and integer powers only: a ratio of
+    polynomials with rational coefficients, whose expanded numerator is 0 exactly when
+    it is."""
+    return all(x.is_Symbol or x.is_Rational or isinstance(x, sp.Add | sp.Mul)
+               or (isinstance(x, sp.Pow) and x.exp.is_Integer)
+               for x in sp.preorder_traversal(expr))
 
 
 def check(pres: Presentation, results: Mapping[str, sp.Basic],
@@ -174,8 +214,8 @@ def check(pres: Presentation, results: Mapping[str, sp.Basic],
     ``steps``: every form in every chain must equal its derived value."""
     out = []
     for label, shown, derived in pres.pairs(results, steps):
-        diff = difference(shown, derived, ())
-        if diff != 0:
+        if not vanishes(shown, derived, ()):
+            diff = difference(shown, derived, ())
             out.append(f"{pres.derivation}.{label}: shown - derived = {diff}")
     return out
 
@@ -247,6 +287,6 @@ def auto(value: sp.Expr, names: Sequence[Name] = (),
             for f in (e, sp.factor(e), absorb_sign(e), absorb_sign(sp.factor(e))):
                 seen.setdefault(sp.srepr(f), f)
     best = min(seen.values(), key=lambda e: (width(e), sp.count_ops(e)))
-    if difference(best, value, names) != 0:  # pragma: no cover - substitution is exact
+    if not vanishes(best, value, names):  # pragma: no cover - substitution is exact
         raise AssertionError(f"automatic form {best} differs from {value}")
     return best

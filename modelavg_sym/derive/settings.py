@@ -277,7 +277,11 @@ class Setting:
 
     def symbols(self) -> tuple[sp.Symbol, ...]:
         """Every symbol of the setting (its nodes, estimators, candidates and assumptions),
-        sorted by name."""
+        sorted by name (found once: the rational route's sampler asks at every point)."""
+        return self._symbols
+
+    @cached_property
+    def _symbols(self) -> tuple[sp.Symbol, ...]:
         pop = self.population
         exprs: list[sp.Basic] = [*pop.n, *pop.var, *pop.mean, *self.assumptions]
         exprs += [] if pop.spread is None else [pop.spread]
@@ -387,14 +391,32 @@ class Setting:
         by substituting the derived moments into :func:`derive.two_estimator`.
 
         With ``simplify`` the optimal weight and minimum MSE are put in factored form; the
-        other results are left as substituted (cheap for large symbolic settings)."""
+        other results are left as substituted (cheap for large symbolic settings).  Derived
+        once per setting and flag (the setting is immutable; its page, numeric module and
+        Monte Carlo route all ask for it)."""
+        memo = self._derivations
+        if simplify not in memo:
+            memo[simplify] = self._derive(simplify)
+        return memo[simplify]
+
+    @cached_property
+    def _derivations(self) -> dict[bool, Derivation]:
+        return {}
+
+    @cached_property
+    def _substituted(self) -> dict[str, sp.Expr]:
+        """The carried two-estimator results with this setting's moments substituted (the
+        same with and without ``simplify``)."""
         base = two_estimator()
+        return {key: self.substitute(base.results[key]) for key in _CARRIED}
+
+    def _derive(self, simplify: bool) -> Derivation:
         results: dict[str, sp.Basic] = {
             "var_local": self.var_local, "var_global": self.var_global, "cov": self.cov,
             "bias": self.bias, "bias_sq": self.bias_sq,
         }
         for key in _CARRIED:
-            e = self.substitute(base.results[key])
+            e = self._substituted[key]
             results[key] = tidy(e) if simplify and key in _TIDY else e
         if self.candidates:
             results |= self.candidate_optimum(simplify)

@@ -24,7 +24,6 @@ The backend never changes the results: they come back in task order, and at most
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import multiprocessing as mp
 import signal
@@ -222,6 +221,8 @@ def probe_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT,
     Raises:
         InvalidParameterError: no scheduler answered, naming ``parameter``.
     """
+    import asyncio  # only here: most runs never probe a scheduler (an import of ~20 ms)
+
     try:
         reply = asyncio.run(asyncio.wait_for(_identity(address, timeout), timeout))
     except RuntimeError as exc:

@@ -27,7 +27,7 @@ from sympy.core.relational import Relational
 
 from modelavg_sym.derive import catalog
 from modelavg_sym.derive.display import Iff
-from modelavg_sym.derive.presentation import Name, Presentation, difference, expand
+from modelavg_sym.derive.presentation import Name, Presentation, expand, vanishes
 from modelavg_sym.theorems.base import Theorem
 
 __all__ = ["display_pairs", "entries", "theorems"]
@@ -48,7 +48,7 @@ def _relation(rel: Relational, names: Sequence[Name]) -> tuple[str, sp.Expr]:
 
 
 def _vanish(pairs: Sequence[Pair]) -> bool:
-    return all(difference(x, y, ()) == 0 for _l, x, y in pairs)
+    return all(vanishes(x, y, ()) for _l, x, y in pairs)
 
 
 def _match(shown: sp.Basic, claim: sp.Basic, names: Sequence[Name], path: str) -> list[Pair]:
@@ -60,8 +60,8 @@ def _match(shown: sp.Basic, claim: sp.Basic, names: Sequence[Name], path: str) -
         if op_s != op_c:
             raise ValueError(f"{path}: the display's relation {shown.rel_op} is not the "
                              f"claim's {claim.rel_op}")
-        if op_s in ("==", "!=") and difference(d_s + d_c, 0, ()) == 0 \
-                and difference(d_s - d_c, 0, ()) != 0:
+        if op_s in ("==", "!=") and vanishes(d_s + d_c, 0, ()) \
+                and not vanishes(d_s - d_c, 0, ()):
             d_s = -d_s
         return [(path, d_s, d_c)]
     iff = isinstance(shown, Iff) and isinstance(claim, sp.Equivalent)

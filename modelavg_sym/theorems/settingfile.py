@@ -80,8 +80,15 @@ def theorems(setting: Setting, d: Derivation) -> list[Theorem]:
     a_star, min_mse = d["optimal_weight"], d["min_mse"]
     m0, m1, s_loc = d["mse_local"], d["mse_global"], d["var_local"]
 
+    samplers: dict[tuple[sp.Symbol, ...], Any] = {}
+
     def sampler(extra: tuple[sp.Symbol, ...] = ()) -> Any:
-        return lambda strategies: strategies.setting_params(setting, extra=extra)
+        # one function per ``extra``: theorems with the same sampler draw the same points,
+        # which the rational route checks them at in one run (``rational.check_many``)
+        if extra not in samplers:
+            samplers[extra] = lambda strategies: strategies.setting_params(setting,
+                                                                           extra=extra)
+        return samplers[extra]
 
     mc = setting.options.get("montecarlo", {}) if setting.options else {}
     point = mc.get("point") if isinstance(mc, dict) else None

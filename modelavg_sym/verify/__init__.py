@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,3 +69,21 @@ def run(thm: Theorem, route: str, profile: str = "ci") -> RouteResult:
     res: RouteResult = mod.check(thm, profile)
     res.seconds = round(time.perf_counter() - t0, 3)
     return res
+
+
+def run_many(items: Sequence[tuple[Theorem, str]], profile: str = "ci") -> list[RouteResult]:
+    """:func:`run` on each (theorem, route), results in the same order and the same; the
+    rational route's theorems go to :func:`modelavg_sym.verify.rational.check_many` together
+    (theorems sharing a sampler are checked at their common points in one run)."""
+    out: dict[int, RouteResult] = {}
+    rational = [i for i, (thm, route) in enumerate(items)
+                if route == "rational" and route in thm.routes]
+    for i, (thm, route) in enumerate(items):
+        if i not in rational:
+            out[i] = run(thm, route, profile)
+    if rational:
+        mod = importlib.import_module(ROUTE_MODULES["rational"])
+        for i, res in zip(rational, mod.check_many([items[i][0] for i in rational], profile),
+                          strict=True):
+            out[i] = res
+    return [out[i] for i in range(len(items))]

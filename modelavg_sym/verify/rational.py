@@ -9,7 +9,11 @@ theorem's ``witness``.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from fractions import Fraction
+from functools import lru_cache
+from typing import Any
 
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
@@ -32,19 +36,33 @@ def sampler(thm: Theorem) -> st.SearchStrategy[dict]:
 _exact_function = exact_function
 
 
-def _exact_value(expr: sp.Expr, point: dict) -> Fraction | None:
+@lru_cache(maxsize=4096)
+def _compiled(expr: sp.Expr) -> tuple[tuple[sp.Symbol, ...], Callable[..., Fraction]]:
+    """``expr``'s variables (sorted by name) and its exact function of them, once per
+    expression (a property test evaluates the same expressions at every point)."""
     variables = tuple(sorted(expr.free_symbols, key=str))
-    f = _exact_function(expr, variables)
+    return variables, _exact_function(expr, variables)
+
+
+@lru_cache(maxsize=4096)
+def _free(expr: sp.Basic) -> frozenset[sp.Basic]:
+    return frozenset(expr.free_symbols)
+
+
+def _exact_value(expr: sp.Expr, point: dict) -> Fraction | None:
+    """``expr`` at ``point``, a mapping from symbols to Fractions (None: undefined)."""
+    variables, f = _compiled(expr)
     try:
-        val = f(*[Fraction(int(point[v].p), int(point[v].q)) for v in variables])
+        val = f(*[point[v] for v in variables])
     except ZeroDivisionError:
         return None
     return Fraction(val)
 
 
 def _truth(expr: sp.Basic, point: dict) -> bool | None:
-    """Exact truth value by structural recursion; rational sub-expressions are evaluated
-    with Python's exact Fraction arithmetic (much faster than sympy's subs)."""
+    """Exact truth value by structural recursion (``point`` maps symbols to Fractions);
+    rational sub-expressions are evaluated with Python's exact Fraction arithmetic (much
+    faster than sympy's subs)."""
     if expr in (sp.true, sp.false):
         return bool(expr)
     if isinstance(expr, sp.Not):
@@ -78,9 +96,21 @@ def _truth(expr: sp.Basic, point: dict) -> bool | None:
 
 def holds(expr: sp.Basic, point: dict) -> bool | None:
     """Exact truth value of a relation/Boolean at ``point`` (None if undefined there)."""
-    if all(isinstance(v, sp.Rational) for v in point.values()) and expr.free_symbols <= set(point):
+    return _holds(expr, point, _fractions(point))
+
+
+def _fractions(point: dict) -> dict | None:
+    """``point`` with its values as Fractions; None unless every value is a Rational."""
+    if not all(isinstance(v, sp.Rational) for v in point.values()):
+        return None
+    return {k: Fraction(int(v.p), int(v.q)) for k, v in point.items()}
+
+
+def _holds(expr: sp.Basic, point: dict, fractions: dict | None) -> bool | None:
+    """:func:`holds`, given ``point`` as Fractions (:func:`_fractions`)."""
+    if fractions is not None and _free(expr) <= point.keys():
         try:
-            return _truth(expr, point)
+            return _truth(expr, fractions)
         except (TypeError, NameError):  # not a rational function (sqrt, Abs, ...): use subs
             pass
     val = expr.subs(point)
@@ -95,7 +125,8 @@ def holds(expr: sp.Basic, point: dict) -> bool | None:
 
 
 def assumptions_hold(thm: Theorem, point: dict) -> bool:
-    return all(holds(asm, point) is True for asm in thm.assumptions)
+    fractions = _fractions(point)
+    return all(_holds(asm, point, fractions) is True for asm in thm.assumptions)
 
 
 def check_claim(thm: Theorem, point: dict, claim: sp.Basic | None = None) -> bool:
@@ -104,10 +135,38 @@ def check_claim(thm: Theorem, point: dict, claim: sp.Basic | None = None) -> boo
 
 
 def check(thm: Theorem, profile: str = "ci", claim: sp.Basic | None = None) -> RouteResult:
-    n = PROFILES[profile].examples
+    ok, failures, failed = _examples(thm, sampler(thm), PROFILES[profile].examples, claim,
+                                     assumptions_hold, check_claim)
+    if failed:
+        return RouteResult(
+            thm.name,
+            "rational",
+            "failed",
+            examples=ok,
+            detail=f"counterexample {failures[-1] if failures else '?'}",
+        )
+    return RouteResult(
+        thm.name,
+        "rational",
+        "passed",
+        examples=ok,
+        detail=f"{ok} exact examples",
+    )
+
+
+def _examples(thm: Any, points: st.SearchStrategy[dict], n: int, claim: sp.Basic | None,
+              assumptions_hold: Callable[[Any, dict], bool],
+              check_claim: Callable[[Any, dict, sp.Basic | None], bool]
+              ) -> tuple[int, list[dict], bool]:
+    """Run the property over ``n`` points of ``points``: (examples that held, the failing
+    points seen, whether the claim failed).  ``thm`` is a theorem, or a :class:`_Shared`
+    group with its own ``assumptions_hold`` and ``check_claim``.
+
+    The property's text (decorators included) is hypothesis' derandomisation seed: every
+    theorem of a group sees the points it would see alone because the text is the same.
+    """
     counter = {"ok": 0}
     failures: list[dict] = []
-    points = sampler(thm)
 
     @settings(
         max_examples=n,
@@ -130,17 +189,81 @@ def check(thm: Theorem, profile: str = "ci", claim: sp.Basic | None = None) -> R
     try:
         prop()
     except AssertionError:
-        return RouteResult(
-            thm.name,
-            "rational",
-            "failed",
-            examples=counter["ok"],
-            detail=f"counterexample {failures[-1] if failures else '?'}",
-        )
-    return RouteResult(
-        thm.name,
-        "rational",
-        "passed",
-        examples=counter["ok"],
-        detail=f"{counter['ok']} exact examples",
-    )
+        return counter["ok"], failures, True
+    return counter["ok"], failures, False
+
+
+class _Shared:
+    """Theorems with one sampler (the same function) and the same assumptions, checked in
+    one run at the points each would be checked at alone: to the property this is one
+    theorem whose variables are all of theirs, whose assumptions hold where theirs do, and
+    whose claim records each theorem's failures and holds (so the run goes on as it goes
+    on for a theorem that holds)."""
+
+    def __init__(self, thms: Sequence[Theorem]) -> None:
+        self.thms = list(thms)
+        self.name = ", ".join(t.name for t in thms)
+        self.variables = frozenset().union(*(t.variables for t in thms))
+        self.failed: set[str] = set()
+        #: The assumptions disagreed at some point: the runs alone would have diverged.
+        self.diverged = False
+        # The assumptions (the same for all) see, of a theorem's point, only the values
+        # of their own symbols: one evaluation per distinct set of those among the theorems.
+        needed = frozenset().union(*(a.free_symbols for a in thms[0].assumptions))
+        self._asm: dict[frozenset[sp.Basic], Theorem] = {}
+        for t in thms:
+            self._asm.setdefault(needed & frozenset(t.variables), t)
+
+    def assumptions_hold(self, _group: Any, point: dict) -> bool:
+        values = {assumptions_hold(t, _restrict(point, t)) for t in self._asm.values()}
+        self.diverged = self.diverged or len(values) > 1
+        return all(values)
+
+    def check_claim(self, _group: Any, point: dict, _claim: sp.Basic | None) -> bool:
+        for t in self.thms:
+            if t.name not in self.failed and not check_claim(t, _restrict(point, t)):
+                self.failed.add(t.name)
+        return True
+
+
+def _restrict(point: dict, thm: Theorem) -> dict:
+    return {k: v for k, v in point.items() if k in thm.variables}
+
+
+def check_many(thms: Sequence[Theorem], profile: str = "ci") -> list[RouteResult]:
+    """:func:`check` on each theorem, with the same results: theorems that share their
+    sampler (the same function) and their assumptions draw the same points, so they are
+    checked at them in one run; a theorem that fails there (or a group whose assumptions
+    disagree somewhere) is run alone, as :func:`check` runs it, for its counterexample.
+    ``seconds`` of a shared run is split evenly between its theorems."""
+    groups: dict[tuple[int, tuple[sp.Basic, ...]], list[int]] = {}
+    for i, t in enumerate(thms):
+        key = (id(t.sampler), tuple(t.assumptions)) if t.sampler is not None else (-i, ())
+        groups.setdefault(key, []).append(i)
+    out: dict[int, RouteResult] = {}
+    for members in groups.values():
+        if len(members) == 1:
+            out[members[0]] = _timed(check, thms[members[0]], profile)
+            continue
+        t0 = time.perf_counter()
+        group = _Shared([thms[i] for i in members])
+        ok, _failures, _failed = _examples(group, sampler(thms[members[0]]),
+                                           PROFILES[profile].examples, None,
+                                           group.assumptions_hold, group.check_claim)
+        share = round((time.perf_counter() - t0) / len(members), 3)
+        for i in members:
+            t = thms[i]
+            if group.diverged or t.name in group.failed:
+                out[i] = _timed(check, t, profile)
+            else:
+                out[i] = RouteResult(t.name, "rational", "passed", seconds=share,
+                                     examples=ok, detail=f"{ok} exact examples")
+    return [out[i] for i in range(len(thms))]
+
+
+def _timed(fn: Callable[[Theorem, str], RouteResult], thm: Theorem, profile: str
+           ) -> RouteResult:
+    t0 = time.perf_counter()
+    res = fn(thm, profile)
+    res.seconds = round(time.perf_counter() - t0, 3)
+    return res

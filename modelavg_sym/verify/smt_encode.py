@@ -8,6 +8,7 @@ for ``sqrt``, ``Abs``, ``Max`` and ``Min``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import sympy as sp
 import z3
@@ -19,6 +20,31 @@ class NotInFragment(ValueError):
 
 def _z3_rational(q: sp.Rational, ctx: z3.Context) -> z3.ArithRef:
     return z3.Q(int(q.p), int(q.q), ctx) if q.q != 1 else z3.RealVal(int(q.p), ctx)
+
+
+@lru_cache(maxsize=4096)
+def cleared(e: sp.Expr) -> tuple[sp.Expr, sp.Expr, tuple[sp.Expr, ...], sp.Expr]:
+    """``e`` as one fraction: its numerator and denominator expanded, the denominator's
+    factors of odd multiplicity, and the numerator times the sign of the denominator's
+    constant factor (times its one odd factor, expanded, when there is only one): the
+    polynomial whose sign is the sign of ``e``, with the odd factors beyond one left to
+    multiply.  The sympy half of translating a relation, memoised: the theorems of one
+    setting and their false variants share most relations and denominators (the z3 half
+    is built anew in each context)."""
+    num, den = sp.fraction(sp.together(e))
+    num, den = sp.expand(num), sp.expand(den)
+    coeff, odd = (den, ()) if den.is_Number else _odd_factors(den)
+    signed = (sp.expand(sp.sign(coeff) * num * sp.Mul(*odd)) if len(odd) <= 1
+              else sp.sign(coeff) * num)
+    return num, den, odd, signed
+
+
+@lru_cache(maxsize=4096)
+def _odd_factors(den: sp.Expr) -> tuple[sp.Expr, tuple[sp.Expr, ...]]:
+    """The constant factor of the polynomial ``den`` and its factors of odd multiplicity
+    (memoised: the relations of one setting share a few denominators, a*'s above all)."""
+    coeff, factors = sp.factor_list(den)
+    return coeff, tuple(f for f, m in factors if m % 2 == 1)
 
 
 class Translator:
@@ -168,20 +194,14 @@ class Translator:
         op = type(rel)
         e = self.rationalise(sp.sympify(rel.lhs - rel.rhs))
         self._require_defined(e)
-        num, den = sp.fraction(sp.together(e))
-        num, den = sp.expand(num), sp.expand(den)
-        if den.is_Number:
-            coeff, odd = den, []
-        else:
+        num, den, odd, signed = cleared(e)
+        if not den.is_Number:
             self.defined.append(self.polynomial(den) != 0)
-            coeff, factors = sp.factor_list(den)
-            odd = [f for f, m in factors if m % 2 == 1]
         if op in (sp.Equality, sp.Unequality):
             lhs = self.polynomial(num)
             return lhs == 0 if op is sp.Equality else lhs != 0
-        signed = sp.sign(coeff) * num * sp.Mul(*odd)
-        t = self.polynomial(sp.expand(signed)) if len(odd) <= 1 else z3.Product(
-            self.polynomial(sp.sign(coeff) * num), *(self.polynomial(f) for f in odd))
+        t = self.polynomial(signed) if len(odd) <= 1 else z3.Product(
+            self.polynomial(signed), *(self.polynomial(f) for f in odd))
         if op is sp.StrictLessThan:
             return t < 0
         if op is sp.LessThan:

@@ -293,10 +293,10 @@ def setting_params(draw: st.DrawFn, setting: Any, extra: Sequence[sp.Symbol] = (
                 reject()
             x = Fraction(draw(_integers(first, last)))
         else:
-            t = draw(strat["t"])
             if lo is not None and hi is not None:
                 if hi[0] < lo[0] or (hi[0] == lo[0] and (lo[1] or hi[1])):
                         reject()
+                t = draw(strat["t"])  # drawn only where it is used
                 x = lo[0] + (hi[0] - lo[0]) * t if (lo[1] or hi[1]) else (
                     lo[0] + (hi[0] - lo[0]) * draw(st.sampled_from([Fraction(0), t,
                                                                     Fraction(1)])))

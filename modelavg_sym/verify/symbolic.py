@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import sympy as sp
 
+from modelavg_sym.derive.presentation import one_fraction
 from modelavg_sym.theorems import Theorem
 from modelavg_sym.verify import RouteResult
 
 
 def _difference(lhs: sp.Expr, rhs: sp.Expr) -> sp.Expr:
     # one fraction first: expanding a difference of large rational functions before
-    # combining them can blow up, combining first cannot
-    diff = sp.together(lhs - rhs)
-    if sp.expand(sp.fraction(diff)[0]) == 0:
+    # combining them can blow up, combining first cannot (memoised: the presentation
+    # theorems' entries were put in one fraction when their forms were chosen and checked)
+    if one_fraction(lhs - rhs)[1] == 0:
         return sp.S.Zero
     diff = sp.together(sp.expand(lhs - rhs))
     num, _den = sp.fraction(diff)
