@@ -278,6 +278,22 @@ def _on_dask(fn: Callable[..., Any], n_tasks: int, task_args: Callable[[int], tu
             client.close()
 
 
+#: Seconds between the main thread's wake-ups while it waits for a worker's result.
+_WAKE_S = 0.2
+
+
+def _interruptible_result(f: Future[Any]) -> Any:
+    """``f.result()``, waiting in slices of :data:`_WAKE_S`: Ctrl-C's SIGINT may be delivered
+    to any thread of the process (the pool's manager, a native library's threads, as z3
+    starts), and a main thread blocked in one untimed wait would only see it when the task
+    ends; between slices Python runs the pending handler and KeyboardInterrupt is raised."""
+    while True:
+        try:
+            return f.result(timeout=_WAKE_S)
+        except TimeoutError:
+            continue
+
+
 def _on_pool(fn: Callable[..., Any], n_tasks: int, task_args: Callable[[int], tuple],
              shared: tuple, workers: int, window: int | None, start_method: str | None
              ) -> Iterator[Any]:
@@ -289,7 +305,7 @@ def _on_pool(fn: Callable[..., Any], n_tasks: int, task_args: Callable[[int], tu
         return ex.submit(fn, *shared, *task_args(t))
 
     try:
-        yield from ordered(submit, n_tasks, window or 2 * workers, lambda f: f.result())
+        yield from ordered(submit, n_tasks, window or 2 * workers, _interruptible_result)
     except (BrokenProcessPool, KeyboardInterrupt, SystemExit):
         discard_pool(ex)  # dead, or to stop now without waiting for the running tasks
         raise
