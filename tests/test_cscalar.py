@@ -24,7 +24,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from test_rounding import BATCH, HARD_POINTS, Misrounded, cancelling, check_batch
+from test_rounding import (
+    BATCH,
+    HARD_POINTS,
+    Misrounded,
+    cancelling,
+    check_batch,
+    exact_path_only,
+)
 
 import modelavg_sym as m
 from modelavg_sym.codegen import cext
@@ -93,22 +100,11 @@ def test_extension_agrees_with_the_exact_path(p):
                 return m.beneficial_interval(*a)[1]
         else:
             public = getattr(m, name)
-        with _exact_path():
+        with exact_path_only():
             ref = public(*args)  # must not raise: the C program validated the point
         if name == "interval_high":
             got = max(0.0, got) + 0.0
         assert got == ref and math.copysign(1.0, got) == math.copysign(1.0, ref), (name, args)
-
-
-class _exact_path:
-    def __enter__(self) -> None:
-        self.saved = {k: v for k, v in vars(gen).items() if k.startswith("_C_")}
-        for k in self.saved:
-            setattr(gen, k, gen._no_extension)
-
-    def __exit__(self, *exc: object) -> None:
-        for k, v in self.saved.items():
-            setattr(gen, k, v)
 
 
 def _build(text: str, where: Path) -> object:
