@@ -94,17 +94,12 @@ def _exact_path_note(api_ns: dict[str, Any], plain_ns: dict[str, Any], repeats: 
     """Where the C extension is built: the same call on the exact integer path alone (what
     an install without a C compiler runs), in the same run."""
     from modelavg_sym.numeric import _generated as gen
+    from modelavg_sym.numeric.api import without_c_extension
 
     if not gen.C_EXTENSION:
         return "; C extension not built: the exact integer path answers"
-    saved = {k: v for k, v in vars(gen).items() if k.startswith("_C_")}
-    try:
-        for k in saved:
-            setattr(gen, k, gen._no_extension)
+    with without_c_extension():
         med = _pair(api_ns, plain_ns, "optimal_weight", repeats, number)
-    finally:
-        for k, v in saved.items():
-            setattr(gen, k, v)
     return (f"; C extension in use (exact integer path alone, as without a C compiler: "
             f"{fmt_s(med['api'])}, {med['api'] / med['plain']:.1f}x)")
 

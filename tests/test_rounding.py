@@ -111,20 +111,6 @@ def call(name: str, w, vl, vg, b, c):
     return out[1] if name == "beneficial_interval" else out  # the high end, 2a* or 0
 
 
-class exact_path_only:
-    """Context manager: the public functions without the C extension (its functions
-    replaced by the stand-in that answers None), as where no C compiler was found."""
-
-    def __enter__(self) -> None:
-        self.saved = {k: v for k, v in vars(gen).items() if k.startswith("_C_")}
-        for k in self.saved:
-            setattr(gen, k, gen._no_extension)
-
-    def __exit__(self, *exc: object) -> None:
-        for k, v in self.saved.items():
-            setattr(gen, k, v)
-
-
 #: The scalar paths checked: the public functions as built (the C extension first, when
 #: built), and the exact integer path alone.
 SCALAR_PATHS = ("as built", "exact path") if gen.C_EXTENSION else ("exact path",)
@@ -135,7 +121,7 @@ def expect_scalar(name: str, p: tuple[float, ...]) -> float | None:
     the expected float (None if the call must raise, which is checked too)."""
     kind, value = reference(name, *p)
     for path in SCALAR_PATHS:
-        with exact_path_only() if path == "exact path" else contextlib.nullcontext():
+        with api.without_c_extension() if path == "exact path" else contextlib.nullcontext():
             if kind == "ok":
                 got = call(name, *p)
                 want = float(value)

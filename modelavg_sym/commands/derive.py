@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
 import os
 import sys
@@ -35,15 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from modelavg_sym.errors import InvalidParameterError
+from modelavg_sym.runtime.sources import source_hash
 from modelavg_sym.runtime.store import ContentStore, stable_hash
+from modelavg_sym.verify.profiles import PROFILES
 
 _BAD = ("failed", "refuted")
-#: The verification routes and profiles (``theorems.ALL_ROUTES`` and
-#: ``verify.profiles.PROFILES``, spelled out so that ``--help`` and a cache hit import
-#: neither sympy nor hypothesis; tests/test_setting_file.py checks they agree).
+#: The verification routes (``theorems.ALL_ROUTES``, spelled out so that ``--help`` and a
+#: cache hit do not import sympy; tests/test_setting_file.py checks they agree) and
+#: profiles (``verify.profiles`` imports neither sympy nor hypothesis).
 ROUTES = ("symbolic", "smt", "rational", "float", "montecarlo")
-PROFILE_NAMES = ("ci", "dev", "thorough")
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PROFILE_NAMES = tuple(PROFILES)
 #: Run as the program, end the process without the interpreter's teardown (see
 #: :func:`modelavg_sym.cli._quick_exit`): derive leaves no thread or child process behind.
 QUICK_EXIT = True
@@ -60,14 +60,9 @@ def default_cache_dir() -> Path:
 
 
 def package_hash() -> str:
-    """Hash of the package's Python sources and setting files (paths and contents)."""
-    h = hashlib.sha256()
-    for p in sorted([*PACKAGE_DIR.rglob("*.py"), *PACKAGE_DIR.rglob("*.toml")]):
-        if "__pycache__" in p.parts:
-            continue
-        h.update(p.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0")
-        h.update(p.read_bytes() + b"\0")
-    return h.hexdigest()[:20]
+    """Hash of the package's Python sources and setting files (paths and contents):
+    :func:`modelavg_sym.runtime.sources.source_hash`, nothing excluded."""
+    return source_hash(exclude=())[:20]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

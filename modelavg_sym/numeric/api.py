@@ -42,13 +42,14 @@ Scalars in give Python floats out; arrays broadcast.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import cache
 from numbers import Integral, Rational, Real
@@ -467,3 +468,19 @@ API: dict[str, Callable[..., Any]] = {
     "min_mse": min_mse,
     "beneficial_interval": beneficial_interval,
 }
+
+
+@contextlib.contextmanager
+def without_c_extension() -> Iterator[None]:
+    """Within this block the public functions answer scalars on the exact integer path
+    alone, as on an install without a C compiler (the C extension's functions replaced by
+    the stand-in that declines every call); for the tests and benchmarks that compare the
+    two paths.  Not thread-safe: it rebinds module globals of ``_generated``."""
+    saved = {k: v for k, v in vars(gen).items() if k.startswith("_C_")}
+    try:
+        for k in saved:
+            setattr(gen, k, gen._no_extension)
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(gen, k, v)
