@@ -293,7 +293,7 @@ def tiny_difference(draw: st.DrawFn) -> tuple[float, ...]:
 @st.composite
 def range_edges(draw: st.DrawFn) -> tuple[float, ...]:
     """Magnitudes at the edges of the compiled loops' in-range program (inputs 0 or within
-    2^-128 .. 2^128, :func:`modelavg_sym.codegen.rounding.dd_program_in_range`): just
+    2^-128 .. 2^128, :func:`modelavg_sym.codegen.inrange.dd_program_in_range`): just
     inside and just outside, exact powers of two and their neighbours, zeros, mixed with
     ordinary values; c near the Cauchy-Schwarz bound or near s_L (cancellation)."""
     def mag() -> float:
@@ -637,137 +637,6 @@ def test_compiled_primitives_exact():
         assert Fraction(ph) + Fraction(pe) == Fraction(x) * Fraction(y)
         assert fk._half_gap(abs(x)) == _gap(abs(x))
     assert fk._half_gap(1.0) == 2.0**-54 and fk._half_gap(0.75) == 2.0**-54
-
-
-# --------------------------------------------------------------------------- in-range program
-
-#: The range of the compiled loops' first program: every input 0 or of magnitude within
-#: [2^-128, 2^128] (:func:`modelavg_sym.codegen.rounding.dd_program_in_range`).
-RANGE = 2.0**128
-#: The forms with a compiled loop, and whether they take the weight.
-FORMS = {"optimal_weight": False, "mse": True, "benefit": True, "min_mse": False,
-         "interval_high": False}
-
-
-def in_range(args: tuple[float, ...]) -> bool:
-    return all(x == 0.0 or 1.0 / RANGE <= abs(x) <= RANGE for x in args)
-
-
-class Unsound(AssertionError):
-    """The in-range program accepted an element the full program refuses, or gave it
-    another value."""
-
-
-def check_in_range_program(points: list[tuple[float, ...]], mod: object,
-                           complete: bool = True) -> None:
-    """Element by element, the in-range program ``cr_<form>_in_range`` of ``mod`` against
-    the full program ``cr_<form>`` (each certified on its own by the properties above):
-    it decides only elements within its range (its bit test), only those the full program
-    decides, with the same value (the argument of ``rounding.range_check``: the range
-    implies the magnitude guards it drops), and all of those (else the compiled loops
-    would run the full program more often than they need; not checked unless
-    ``complete``)."""
-    for form, weighted in FORMS.items():
-        ranged, full = getattr(mod, f"cr_{form}_in_range"), getattr(mod, f"cr_{form}")
-        for p in points:
-            args = p if weighted else p[1:]
-            v1, ok1 = ranged(*args)
-            v2, ok2 = full(*args)
-            if ok1 and not (ok2 and bits(v1) == bits(v2)):
-                raise Unsound(f"{form}{args}: in range {v1!r}, full {v2!r} (ok {ok2})")
-            if complete:
-                assert not ok1 or in_range(args), (form, args)
-                assert ok1 or not (ok2 and in_range(args)), (form, args)
-
-
-@needs_numba
-@BIG
-@given(st.lists(st.one_of(POINTS, range_edges()), min_size=BATCH if THOROUGH else 1,
-                max_size=BATCH))
-@example(HARD_POINTS)
-@example([(0.5, 2.0**-128, 2.0**128, -(2.0**-128), 2.0**-128),
-          (3.0, 2.0**128, 2.0**128, 2.0**128, 2.0**128), (1.0, 0.0, 2.0**-128, 0.0, 0.0)])
-def test_in_range_program_is_the_full_one_within_its_range(points):
-    check_in_range_program(points, api._fast_module())
-
-
-def _mutant_loops(tmp_path, label: str, edits: list[tuple[str, str, str | None]]) -> object:
-    """The compiled loops' module with ``edits`` (old, new, only after this marker or
-    None), compiled afresh from a temporary file (no cache)."""
-    import importlib.util
-
-    from modelavg_sym.codegen import fused
-
-    src = fused.module_source().replace("cache=True", "cache=False")
-    for old, new, after in edits:
-        at = src.index(after) if after else 0
-        assert old in src[at:], old
-        src = src[:at] + src[at:].replace(old, new)
-    path = tmp_path / f"mutant_{label}.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location(f"mutant_{label}", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-@needs_numba
-def test_suite_catches_an_in_range_program_with_too_wide_a_range(tmp_path):
-    """The property above can fail: with the range widened to 2^+-600 (products of two
-    inputs may underflow), the in-range program accepts elements the full program's
-    magnitude guards refuse."""
-    from modelavg_sym.codegen import rounding
-
-    wide = rounding.RANGE_EXP + 472
-    mod = _mutant_loops(tmp_path, "wide", [
-        (f"RANGE_HI = {hex(rounding.RANGE_HI)}", f"RANGE_HI = {hex((1023 + wide) << 52)}", None),
-        (f"RANGE_LO = {hex(rounding.RANGE_LO)}",
-         f"RANGE_LO = {hex(((1023 - wide) << 52) - 1)}", None)])
-
-    @settings(max_examples=CI_EXAMPLES, database=None, derandomize=True,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(st.lists(st.one_of(POINTS, range_edges()), min_size=1, max_size=BATCH))
-    def prop(points):
-        check_in_range_program(points, mod, complete=False)
-
-    with pytest.raises(Unsound):
-        prop()
-
-
-@needs_numba
-def test_suite_catches_an_overconfident_in_range_program(tmp_path):
-    """The correct-rounding property sees the compiled loops' first program: with its
-    rounding test too permissive (a full gap instead of half of it, in the in-range
-    program only), the property finds a misrounded array value."""
-    mod = _mutant_loops(tmp_path, "gap", [
-        ("< _half_gap(ax))", "< 2.0*_half_gap(ax))", "def cr_optimal_weight_in_range(")])
-    backend.MODULES["mutant"] = mod
-
-    @settings(max_examples=CI_EXAMPLES, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(st.lists(cancelling(), min_size=1, max_size=BATCH))
-    @example(HARD_POINTS)
-    def prop(points):
-        check_batch(points, ("mutant",), names=("min_mse", "optimal_weight"))
-
-    try:
-        with pytest.raises(Misrounded, match="mutant"):
-            prop()
-    finally:
-        del backend.MODULES["mutant"]
-
-
-def test_range_check_refuses_too_wide_a_range(monkeypatch):
-    """The generator checks the argument of the in-range program for every form: a range
-    of 2^+-300 would let a degree-4 value (a^2 D in mse) fall below TINY."""
-    from modelavg_sym.codegen import rounding
-
-    for form in FORMS:
-        rounding.range_check(form)
-    monkeypatch.setattr(rounding, "RANGE_EXP", 300)
-    with pytest.raises(AssertionError, match="does not keep every value"):
-        rounding.range_check("mse")
 
 
 def test_exact_midpoint_is_flagged_and_rounded_to_even():

@@ -12,14 +12,14 @@ not the CPU has the instruction); no fast-math flags, so the error-free transfor
 are compiled as written.
 
 Two programs per loop, in blocks of :data:`BLOCK` elements: first ``cr_<name>_in_range``
-(:func:`~modelavg_sym.codegen.rounding.dd_program_in_range`: the same arithmetic and
-rounding decision, valid for inputs 0 or within 2^+-128, one test on the inputs' bits in
-place of a dozen magnitude comparisons); then, only in a block where it declined an
-element, ``cr_<name>`` (:func:`~modelavg_sym.codegen.rounding.dd_program`) over the
+(:func:`~modelavg_sym.codegen.inrange.dd_program_in_range`: valid for inputs 0 or within
+2^+-128, one test on the inputs' bits in place of a dozen magnitude comparisons, sums
+flattened and error bounds fixed when the code is generated); then, only in a block where
+it declined an element, ``cr_<name>`` (:func:`~modelavg_sym.codegen.rounding.dd_program`) over the
 block, its result taken where the first declined.  Both are certified, so a value is the
 correctly rounded one whichever program decided it.
 
-The loops are compute-bound (about 150 floating-point operations per element) and
+The loops are compute-bound (about 100 to 150 floating-point operations per element) and
 branch-free inside a block (selects) over C-contiguous arrays or scalars, so LLVM
 vectorises them; each asks for the CPU's widest vectors (``_wide_vectors``: x86 server
 cores with AVX-512 are otherwise tuned for 256-bit ones) and for two vectors in flight
@@ -30,7 +30,7 @@ operations in the same order as scalar code, so neither changes a bit of the res
 
 from __future__ import annotations
 
-from modelavg_sym.codegen import rounding
+from modelavg_sym.codegen import inrange, rounding
 from modelavg_sym.codegen.forms import FUSED, SPECS, forms
 from modelavg_sym.codegen.printing import COMMAND, constants_block, with_banner
 
@@ -60,7 +60,7 @@ NAN = float("nan")
 #: block where the first declined an element.
 BLOCK = {block}
 #: Bits of |x| and the input range of the in-range programs (their bits, see
-#: modelavg_sym.codegen.rounding.RANGE_HI and RANGE_LO).
+#: modelavg_sym.codegen.inrange.RANGE_HI and RANGE_LO).
 MAGNITUDE = {magnitude}
 RANGE_HI = {range_hi}
 RANGE_LO = {range_lo}
@@ -203,7 +203,7 @@ TWO_ENDS: dict[str, tuple[str, tuple[str, str], tuple[str, str]]] = {
 def kernel_source(name: str) -> str:
     """The numba loop of ``name``: ``name(<arg>_, ..., out) -> number of flagged entries``
     (``beneficial_interval(<arg>_, ..., low, high)`` for ``interval_high``), block by
-    block: ``_first_<loop>`` (the in-range program; returns how many it declined) and,
+    block: ``_first_<loop>`` (the in-range program; returns whether it declined any) and,
     where it declined any, ``_second_<loop>`` (the full program where the first declined;
     returns how many are left to the exact path).  Separate functions: each loop gets the
     registers to itself."""
@@ -217,11 +217,11 @@ def kernel_source(name: str) -> str:
         jit,
         f"def _first_{loop}({params}, start, stop):",
         "    _wide_vectors()",
-        "    declined = 0",
+        "    declined = False",
         "    for i in range(_u64(start), _u64(stop)):  # unsigned: no wraparound test",
         f"        v, ok = cr_{name}_in_range({call})",
         *(f"        {o}[i] = {st}" for o, st in zip(outs, stores, strict=True)),
-        "        declined += not ok",
+        "        declined |= not ok",
         "    _interleave_loops()",
         "    return declined",
         "",
@@ -254,10 +254,10 @@ def kernel_source(name: str) -> str:
 def module_source() -> str:
     """The text of ``modelavg_sym/numeric/_fastkernels.py`` (deterministic)."""
     helpers = rounding.helpers_source().replace("\n\ndef ", "\n\n@_jit\ndef ")
-    backend = _BACKEND.format(block=BLOCK, magnitude=hex(rounding.MAGNITUDE),
-                              range_hi=hex(rounding.RANGE_HI), range_lo=hex(rounding.RANGE_LO))
+    backend = _BACKEND.format(block=BLOCK, magnitude=hex(inrange.MAGNITUDE),
+                              range_hi=hex(inrange.RANGE_HI), range_lo=hex(inrange.RANGE_LO))
     parts = [_HEADER.format(command=COMMAND), constants_block(), backend, helpers]
     parts += ["\n\n" + rounding.element_source(n, "@_jit") for n in FUSED]
-    parts += ["\n\n" + rounding.element_source(n, "@_jit", in_range=True) for n in FUSED]
+    parts += ["\n\n" + inrange.element_source(n, "@_jit") for n in FUSED]
     parts += ["\n\n" + kernel_source(n) for n in FUSED]
     return with_banner("".join(parts))

@@ -38,14 +38,10 @@ z_h); an exact zero (E = 0) is decided as +0.0.  Anything else - invalid or extr
 a bound too wide, a result near a midpoint - is flagged, and the caller evaluates that
 element exactly.
 
-**Inputs within a range** (:func:`dd_program_in_range`, the compiled loops' first
-program).  The same value and rounding decision, valid only where every input is 0 or
-of magnitude within [2^-128, 2^128]: one test on the inputs' bits instead of the
-finiteness test and a dozen magnitude guards, which that range implies
-(:func:`range_check`: every value before the final quotient is then an integer multiple
-of 2^-180k for its degree k, so 0 or at least that, and bounded above, and the quotient
-too, all within [TINY, HUGE]; checked for every form when the code is generated).
-Anything else is left to the full program.
+**Inputs within a range.**  The compiled loops first run a cheaper program, valid only
+where every input is 0 or of magnitude within [2^-128, 2^128], with error bounds fixed when
+the code is generated: :mod:`modelavg_sym.codegen.inrange`.  Whatever it declines is
+evaluated by the program above.
 """
 
 from __future__ import annotations
@@ -61,8 +57,8 @@ from modelavg_sym.codegen.forms import SPECS, U_G, U_L, d_in_differences, forms
 from modelavg_sym.derive.core import two_estimator
 from modelavg_sym.symbols import SYMBOLS, a, base_assumptions, c, s_G, s_L
 
-__all__ = ["DELTA", "HUGE", "SLACK", "TINY", "dd_program", "dd_program_in_range",
-           "domain_code", "helpers_source", "integer_code", "range_check", "rational_form"]
+__all__ = ["DELTA", "HUGE", "SLACK", "TINY", "dd_program", "domain_code", "helpers_source",
+           "integer_code", "rational_form"]
 
 #: Relative error bound charged per double-word operation (see the module docstring).
 DELTA = 2.0**-96
@@ -334,9 +330,6 @@ class DDProgram:
 
     lines: list[str] = field(default_factory=list)
     guards: list[str] = field(default_factory=list)
-    #: The guards that only keep a magnitude within [TINY, HUGE] (implied by the input
-    #: range of :func:`dd_program_in_range`).
-    range_guards: set[str] = field(default_factory=set)
     memo: dict[sp.Expr, Val] = field(default_factory=dict)
     count: int = 0
 
@@ -377,20 +370,17 @@ class DDProgram:
         self.lines.append(f"{n}e = {float(len(qs) - 1)!r}*ULP_SLACK*({total})")
         return Val(f"{n}h", f"{n}l", f"{n}e")
 
-    def guard(self, cond: str, magnitude: bool = False) -> None:
-        """Add a validity condition; ``magnitude``: one that only keeps values within
-        [TINY, HUGE]."""
+    def guard(self, cond: str) -> None:
+        """Add a validity condition."""
         if cond not in self.guards:
             self.guards.append(cond)
-        if magnitude:
-            self.range_guards.add(cond)
 
     def _product_guard(self, z: str, x: Val, y: Val) -> None:
         """A product is exactly zero or at least TINY (no partial product underflows).  An
         overflow needs no guard: inf or NaN reaches the error bound and the decision fails;
         products compared exactly in the validity test are bounded by HUGE there."""
         zero = " | ".join(dict.fromkeys(f"({v.h} == 0.0)" for v in (x, y)))
-        self.guard(f"((abs({z}) >= TINY) | {zero})", magnitude=True)
+        self.guard(f"((abs({z}) >= TINY) | {zero})")
 
     def mul(self, x: Val, y: Val) -> Val:
         n = self.new()
@@ -420,8 +410,7 @@ class DDProgram:
         self.lines.append(f"{n}h, {n}l, {n}r = _dd_div({x.h}, {x.lo}, {y.h}, {y.lo})")
         # the residual's 2Prod(q, y_h) is about x_h: exact only if x_h is not tiny
         self.guard(f"(abs({y.h}) >= TINY) & (abs({y.h}) <= HUGE) & (abs({n}h) <= HUGE) & "
-                   f"(((abs({n}h) >= TINY) & (abs({x.h}) >= TINY)) | ({x.h} == 0.0))",
-                   magnitude=True)
+                   f"(((abs({n}h) >= TINY) & (abs({x.h}) >= TINY)) | ({x.h} == 0.0))")
         if y.e:
             self.guard(f"({y.e} <= DIV_ACC*abs({y.h}))")
         prop = " + ".join([*([x.e] if x.e else []), *([f"abs({n}h)*{y.e}"] if y.e else [])])
@@ -516,11 +505,8 @@ class _DDParts:
 
     args: tuple[str, ...]
     lines: list[str]
-    #: validity terms, each with True when the input range of
-    #: :func:`dd_program_in_range` implies it
-    valid: list[tuple[str, bool]]
+    valid: list[str]
     guards: list[str]
-    range_guards: set[str]
     z: Val
 
 
@@ -531,39 +517,37 @@ def _dd_parts(name: str) -> _DDParts:
     prog = DDProgram()
     # finite inputs (inf - inf and inf * 0 are NaN; a sum past MAX is a false alarm that
     # only sends the element to the exact path), variances >= 0 (False for NaN too)
-    valid = [(f"(({' + '.join(s.name for s in args)})*0.0 == 0.0)", True)]
-    valid += [(f"({s.name} >= 0.0)", False) for s in args if s.is_nonnegative]
+    valid = [f"(({' + '.join(s.name for s in args)})*0.0 == 0.0)"]
+    valid += [f"({s.name} >= 0.0)" for s in args if s.is_nonnegative]
     for rel in _relations(args):
         small, big = (rel.lts, rel.gts)
         xs, ys = prog.emit(small), prog.emit(big)
         if xs.e or ys.e:
             raise AssertionError(f"{rel}: both sides must be exact double-words")
-        valid.append((_compare_exact(xs, ys), False))
-        valid += [(f"(abs({v.h}) <= HUGE)", True) for v in (xs, ys)]  # exact: no overflow
+        valid.append(_compare_exact(xs, ys))
+        valid += [f"(abs({v.h}) <= HUGE)" for v in (xs, ys)]  # exact: no overflow
     P, Q = dd_form(form)
     num = prog.emit(P)
     z = num if Q == 1 else prog.div(num, prog.emit(Q))
     if policy == "raise":
         dv = prog.emit(D_SYM)
-        valid.append((f"({dv.h} > 0.0)", False))  # and, as a divisor, e_D <= DIV_ACC |D_h|
+        valid.append(f"({dv.h} > 0.0)")  # and, as a divisor, e_D <= DIV_ACC |D_h|
         if dv.e:
             prog.guard(f"({dv.e} <= DIV_ACC*abs({dv.h}))")
     if not z.dd:
         raise AssertionError(f"{name}: expected a double-word result")
-    return _DDParts(tuple(s.name for s in args), list(prog.lines), valid, list(prog.guards),
-                    set(prog.range_guards), z)
+    return _DDParts(tuple(s.name for s in args), list(prog.lines), valid, list(prog.guards), z)
 
 
-def _decision(z: Val, magnitude: bool = True) -> list[str]:
-    """The rounding decision; ``magnitude``: with the test that z_h is within [TINY, HUGE]
-    (its half-gaps are normal numbers)."""
+def _decision(z: Val) -> list[str]:
+    """The rounding decision, with the test that z_h is within [TINY, HUGE] (its half-gaps
+    are normal numbers)."""
     e = f"SLACK*{z.e}" if z.e else "0.0"
-    within = " & (ax >= TINY) & (ax <= HUGE)" if magnitude else ""
     return [
         f"E = {e}",
         f"ax = abs({z.h})",
         # |z_l| + E below the smaller half-gap around z_h: no midpoint within the bound
-        f"dec = (abs({z.low}) + E < _half_gap(ax)){within}",
+        f"dec = (abs({z.low}) + E < _half_gap(ax)) & (ax >= TINY) & (ax <= HUGE)",
         "dec = dec | ((ax == 0.0) & (E == 0.0))",
     ]
 
@@ -574,111 +558,8 @@ def dd_program(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     double-double evaluation of public function ``name`` with its validity checks and
     the rounding decision; ``ok`` is False for an element to be evaluated exactly."""
     p = _dd_parts(name)
-    lines = [*p.lines, *_decision(p.z), "ok = " + " & ".join(t for t, _r in p.valid)]
+    lines = [*p.lines, *_decision(p.z), "ok = " + " & ".join(p.valid)]
     lines += [f"ok = ok & {g}" for g in p.guards]
-    lines += ["ok = ok & dec", f"return {p.z.h} + 0.0, ok"]
-    return p.args, tuple(lines)
-
-
-# --------------------------------------------------------------------------- in range
-
-#: The input range of :func:`dd_program_in_range`: every input 0 or of magnitude within
-#: [2^-RANGE_EXP, 2^RANGE_EXP] (float32's normal range).
-RANGE_EXP = 128
-#: Bits of |x| (``_f2i(x) & MAGNITUDE``, an int64 that orders like |x|, NaN and inf above
-#: every finite number): |x| <= 2^RANGE_EXP as bits <= RANGE_HI; x == 0 or
-#: |x| >= 2^-RANGE_EXP as (bits - 1) >= RANGE_LO, unsigned (0 - 1 wraps to the largest).
-MAGNITUDE = (1 << 63) - 1
-RANGE_HI = (1023 + RANGE_EXP) << 52
-RANGE_LO = ((1023 - RANGE_EXP) << 52) - 1
-
-
-def _bound(expr: sp.Expr) -> tuple[int, int]:
-    """(degree, log2 of C) with |expr| <= C 2^(RANGE_EXP degree) for inputs within the range
-    (each at most 2^RANGE_EXP >= 1), evaluated on the expression tree as the double-double
-    code computes it (u_L, u_G and D by their definitions)."""
-    defs = _definitions(exact_sums=True)
-    if expr in defs:
-        return _bound(defs[expr])
-    if expr.is_Symbol:
-        return 1, 0
-    if expr.is_Integer:
-        return 0, int(abs(expr)).bit_length()
-    parts = [_bound(a) for a in expr.args]
-    if expr.is_Add:
-        return max(d for d, _c in parts), max(c for _d, c in parts) + len(parts).bit_length()
-    if expr.is_Mul:
-        return sum(d for d, _c in parts), sum(c for _d, c in parts)
-    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        d, c = _bound(expr.base)
-        return d * int(expr.exp), c * int(expr.exp)
-    raise AssertionError(f"no bound for {expr}")
-
-
-def range_check(name: str) -> dict[str, int]:
-    """The argument of :func:`dd_program_in_range`, checked for ``name`` (AssertionError
-    if it fails), as exponents: every input 0 or within [2^-R, 2^R], R = RANGE_EXP, is an
-    integer multiple of 2^-(R + 52); a value of degree k computed from them by +, -, * and
-    FMA (every operation before the final quotient: 2Sum, 2Prod, the cascade, the
-    double-word sums and products, and their partial products) is an integer multiple of
-    2^-(R + 52) k (round to nearest keeps a multiple of 2^g a multiple of 2^g while
-    2^g >= 2^-1074), so 0 or at least that, and at most C 2^(R k) (:func:`_bound`).  The
-    numbers returned must keep every such value, the divisor and the quotient (the
-    result, whichever it is) within [TINY, HUGE] = [2^-900, 2^900], which is what the
-    magnitude guards of :func:`dd_program` and its decision test: ``low`` (the least
-    nonzero magnitude), ``high`` (the largest) and, for a quotient, ``q_low``,
-    ``q_high``."""
-    form = SPECS[name][0]
-    args = forms()[form][1]
-    P, Q = dd_form(form)
-    grid = RANGE_EXP + 52
-    rels = [rel.gts for rel in _relations(args)] + [rel.lts for rel in _relations(args)]
-    bounds = [_bound(e) for e in (P, Q, D_SYM, *rels)]
-    deg = max(d for d, _c in bounds)
-    out = {"low": -grid * deg,
-           "high": max(RANGE_EXP * d + c for d, c in bounds) + 1}
-    if Q != 1:
-        (dp, cp), (dq, cq) = _bound(P), _bound(Q)
-        out["q_high"] = RANGE_EXP * dp + cp + 1 + grid * dq + 1
-        out["q_low"] = -grid * dp - (RANGE_EXP * dq + cq + 1) - 1
-    exp_tiny, exp_huge = -900, 900
-    if not (exp_tiny <= min(out.values()) and max(out.values()) <= exp_huge):
-        raise AssertionError(f"{name}: input range 2^+-{RANGE_EXP} does not keep every "
-                             f"value within [TINY, HUGE]: {out}")
-    return out
-
-
-def _balanced(items: list[str], fn: str) -> str:
-    while len(items) > 1:
-        items = [f"{fn}({items[k]}, {items[k + 1]})" if k + 1 < len(items) else items[k]
-                 for k in range(0, len(items), 2)]
-    return items[0]
-
-
-@cache
-def dd_program_in_range(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """:func:`dd_program` for inputs within a range: the same value and rounding decision,
-    valid (``ok``) only where every input is 0 or of magnitude within
-    [2^-RANGE_EXP, 2^RANGE_EXP], a test on the inputs' bits that replaces the magnitude
-    guards and the decision's test that the result is within [TINY, HUGE]
-    (:func:`range_check`: the range implies each of them), the finiteness test and the
-    bound on the Cauchy-Schwarz products.  The variances' signs, the exact
-    Cauchy-Schwarz comparison, D > 0, the divisor's accuracy and the rounding decision
-    stay.  Fewer comparisons per element: what the compiled loops evaluate first (an
-    element outside the range, or declined, is evaluated by :func:`dd_program`'s code).
-
-    Uses ``_f2i`` and ``_u64`` (the backend's bit casts) and the constants MAGNITUDE,
-    RANGE_HI and RANGE_LO."""
-    range_check(name)
-    p = _dd_parts(name)
-    mags = [f"m{k}" for k in range(len(p.args))]
-    lines = [*p.lines, *_decision(p.z, magnitude=False)]
-    lines += [f"{m} = _f2i({a}) & MAGNITUDE" for m, a in zip(mags, p.args, strict=True)]
-    lines.append(f"rng = ({_balanced(mags, 'max')} <= RANGE_HI) & "
-                 f"({_balanced([f'_u64({m} - 1)' for m in mags], 'min')} >= _u64(RANGE_LO))")
-    kept = [t for t, implied in p.valid if not implied]
-    lines.append("ok = " + " & ".join(["rng", *kept]))
-    lines += [f"ok = ok & {g}" for g in p.guards if g not in p.range_guards]
     lines += ["ok = ok & dec", f"return {p.z.h} + 0.0, ok"]
     return p.args, tuple(lines)
 
@@ -749,19 +630,12 @@ def helpers_source() -> str:
     return _PRIMITIVES
 
 
-def element_source(name: str, decorator: str = "", in_range: bool = False) -> str:
-    """``cr_<name>(args) -> (value, ok)``, the element function of :func:`dd_program`
-    (``in_range``: ``cr_<name>_in_range``, of :func:`dd_program_in_range`)."""
-    if in_range:
-        argnames, lines = dd_program_in_range(name)
-        head = f"def cr_{name}_in_range({', '.join(argnames)}):"
-        doc = (f'    """{name} for inputs 0 or within 2^+-{RANGE_EXP}: ok False -> '
-               f'evaluate with cr_{name}."""')
-    else:
-        argnames, lines = dd_program(name)
-        head = f"def cr_{name}({', '.join(argnames)}):"
-        doc = (f'    """{name}: double-double value and certified rounding; ok False -> '
-               'evaluate exactly."""')
+def element_source(name: str, decorator: str = "") -> str:
+    """``cr_<name>(args) -> (value, ok)``, the element function of :func:`dd_program`."""
+    argnames, lines = dd_program(name)
+    head = f"def cr_{name}({', '.join(argnames)}):"
+    doc = (f'    """{name}: double-double value and certified rounding; ok False -> '
+           'evaluate exactly."""')
     body = [f"    {ln}" for ln in lines]
     return "\n".join([*([decorator] if decorator else []), head, doc, *body]) + "\n"
 

@@ -40,7 +40,7 @@ NAN = float("nan")
 #: block where the first declined an element.
 BLOCK = 4096
 #: Bits of |x| and the input range of the in-range programs (their bits, see
-#: modelavg_sym.codegen.rounding.RANGE_HI and RANGE_LO).
+#: modelavg_sym.codegen.inrange.RANGE_HI and RANGE_LO).
 MAGNITUDE = 0x7fffffffffffffff
 RANGE_HI = 0x47f0000000000000
 RANGE_LO = 0x37efffffffffffff
@@ -404,30 +404,26 @@ def cr_optimal_weight_in_range(s_L, s_G, Delta, c):
     """optimal_weight for inputs 0 or within 2^+-128: ok False -> evaluate with cr_optimal_weight."""
     v1h, v1l = _two_prod(c, c)
     v2h, v2l = _two_prod(s_G, s_L)
-    v3h, v3l = _two_sum(s_L, -c)
+    v3s0, v3q0 = _two_sum(s_L, -c)
     v4h, v4l = _two_prod(Delta, Delta)
     v5h = -2.0*c
     v6s0, v6q0 = _two_sum(s_G, s_L)
     v6s1, v6q1 = _two_sum(v6s0, v5h)
     v6s2, v6q2 = _two_sum(v6s1, v4h)
-    v6s3, v6q3 = _two_sum(v6s2, v4l)
-    v6h, v6l = _two_sum(v6s3, v6q0 + v6q1 + v6q2 + v6q3)
-    v6e = 3.0*ULP_SLACK*(abs(v6q0) + abs(v6q1) + abs(v6q2) + abs(v6q3))
-    v7h, v7l, v7r = _dd_div(v3h, v3l, v6h, v6l)
-    v7e = SLACK*(abs(v7h)*v6e)*abs(v7r) + DELTA*abs(v7h)
-    E = SLACK*v7e
-    ax = abs(v7h)
-    dec = (abs(v7l) + E < _half_gap(ax))
-    dec = dec | ((ax == 0.0) & (E == 0.0))
-    m0 = _f2i(s_L) & MAGNITUDE
-    m1 = _f2i(s_G) & MAGNITUDE
-    m2 = _f2i(Delta) & MAGNITUDE
-    m3 = _f2i(c) & MAGNITUDE
-    rng = (max(max(m0, m1), max(m2, m3)) <= RANGE_HI) & (min(min(_u64(m0 - 1), _u64(m1 - 1)), min(_u64(m2 - 1), _u64(m3 - 1))) >= _u64(RANGE_LO))
-    ok = rng & (s_L >= 0.0) & (s_G >= 0.0) & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v6h > 0.0)
-    ok = ok & (v6e <= DIV_ACC*abs(v6h))
-    ok = ok & dec
-    return v7h + 0.0, ok
+    v7a = s_G + s_L + 2.0*(abs(c)) + v4h
+    v6h, v6l = _fast_two_sum(v6s2, v4l + v6q0 + v6q1 + v6q2)
+    v8h, v8l, v8r = _dd_div(v3s0, v3q0, v6h, v6l)
+    ax = abs(v8h)
+    E = (ax*(1.6023737137301802e-31*v7a))*abs(v8r) + 1.4199496293978212e-29*ax
+    dec = (abs(v8l) + E < _half_gap(max(ax, TINY)))
+    m0 = _u64(_f2i(s_L))
+    m1 = _u64(_f2i(s_G))
+    m2 = _u64(_f2i(Delta) & MAGNITUDE)
+    m3 = _u64(_f2i(c) & MAGNITUDE)
+    rng = (max(max(m0, m1), max(m2, m3)) <= _u64(RANGE_HI)) & (min(min((m0 - _u64(1)), (m1 - _u64(1))), min((m2 - _u64(1)), (m3 - _u64(1)))) >= _u64(RANGE_LO))
+    pre = rng & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v7a*8.881784197001252e-16 < v6s2)
+    ok = pre & dec
+    return v8h + 0.0, ok
 
 
 @_jit
@@ -440,34 +436,28 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v5s0, v5q0 = _two_sum(s_G, s_L)
     v5s1, v5q1 = _two_sum(v5s0, v4h)
     v5s2, v5q2 = _two_sum(v5s1, v3h)
-    v5s3, v5q3 = _two_sum(v5s2, v3l)
-    v5h, v5l = _two_sum(v5s3, v5q0 + v5q1 + v5q2 + v5q3)
-    v5e = 3.0*ULP_SLACK*(abs(v5q0) + abs(v5q1) + abs(v5q2) + abs(v5q3))
+    v5h, v5l = _two_sum(v5s2, v3l + v5q0 + v5q1 + v5q2)
     v6h, v6l = _two_prod(a, a)
-    v7h, v7l = _dd_mul(v6h, v6l, v5h, v5l)
-    v7e = SLACK*(abs(v6h)*v5e) + DELTA*abs(v7h)
-    v8h, v8l = _two_sum(s_L, -c)
-    v9h, v9l = _dd_mul_fp(v8h, v8l, a)
-    v9e = DELTA*abs(v9h)
+    v7h, v7l = _dd_mul(v5h, v5l, v6h, v6l)
+    v8s0, v8q0 = _two_sum(s_L, -c)
+    v9h, v9l = _dd_mul_fp(v8s0, v8q0, a)
     v10h, v10l = -2.0*v9h, -2.0*v9l
-    v10e = 2.0*v9e
-    v11h, v11l = _dd_add_fp(v7h, v7l, s_L)
-    v11e = v7e + DELTA*abs(v11h)
-    v12h, v12l = _dd_add(v11h, v11l, v10h, v10l)
-    v12e = v11e + v10e + DELTA*abs(v12h)
-    E = SLACK*v12e
-    ax = abs(v12h)
-    dec = (abs(v12l) + E < _half_gap(ax))
-    dec = dec | ((ax == 0.0) & (E == 0.0))
-    m0 = _f2i(a) & MAGNITUDE
-    m1 = _f2i(s_L) & MAGNITUDE
-    m2 = _f2i(s_G) & MAGNITUDE
-    m3 = _f2i(Delta) & MAGNITUDE
-    m4 = _f2i(c) & MAGNITUDE
-    rng = (max(max(max(m0, m1), max(m2, m3)), m4) <= RANGE_HI) & (min(min(min(_u64(m0 - 1), _u64(m1 - 1)), min(_u64(m2 - 1), _u64(m3 - 1))), _u64(m4 - 1)) >= _u64(RANGE_LO))
-    ok = rng & (s_L >= 0.0) & (s_G >= 0.0) & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l)))
-    ok = ok & dec
-    return v12h + 0.0, ok
+    v11s0, v11q0 = _two_sum(s_L, v7h)
+    v11s1, v11q1 = _two_sum(v11s0, v10h)
+    v11h, v11l = _two_sum(v11s1, v7l + v10l + v11q0 + v11q1)
+    v12a = s_L + (s_G + s_L + 2.0*(abs(c)) + v3h)*(v6h) + 2.0*((abs(a))*(s_L + abs(c)))
+    ax = abs(v11h)
+    E = 3.697785493223493e-31*v12a
+    dec = (abs(v11l) + E < _half_gap(max(ax, TINY)))
+    m0 = _u64(_f2i(a) & MAGNITUDE)
+    m1 = _u64(_f2i(s_L))
+    m2 = _u64(_f2i(s_G))
+    m3 = _u64(_f2i(Delta) & MAGNITUDE)
+    m4 = _u64(_f2i(c) & MAGNITUDE)
+    rng = (max(max(max(m0, m1), max(m2, m3)), m4) <= _u64(RANGE_HI)) & (min(min(min((m0 - _u64(1)), (m1 - _u64(1))), min((m2 - _u64(1)), (m3 - _u64(1)))), (m4 - _u64(1))) >= _u64(RANGE_LO))
+    pre = rng & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l)))
+    ok = pre & dec
+    return v11h + 0.0, ok
 
 
 @_jit
@@ -475,34 +465,30 @@ def cr_benefit_in_range(a, s_L, s_G, Delta, c):
     """benefit for inputs 0 or within 2^+-128: ok False -> evaluate with cr_benefit."""
     v1h, v1l = _two_prod(c, c)
     v2h, v2l = _two_prod(s_G, s_L)
-    v3h, v3l = _two_sum(s_L, -c)
-    v4h, v4l = 2.0*v3h, 2.0*v3l
+    v3s0, v3q0 = _two_sum(s_L, -c)
+    v4h, v4l = 2.0*v3s0, 2.0*v3q0
     v5h, v5l = _two_prod(Delta, Delta)
     v6h = -2.0*c
     v7s0, v7q0 = _two_sum(s_G, s_L)
     v7s1, v7q1 = _two_sum(v7s0, v6h)
     v7s2, v7q2 = _two_sum(v7s1, v5h)
-    v7s3, v7q3 = _two_sum(v7s2, v5l)
-    v7h, v7l = _two_sum(v7s3, v7q0 + v7q1 + v7q2 + v7q3)
-    v7e = 3.0*ULP_SLACK*(abs(v7q0) + abs(v7q1) + abs(v7q2) + abs(v7q3))
+    v7h, v7l = _two_sum(v7s2, v5l + v7q0 + v7q1 + v7q2)
     v8h, v8l = _dd_mul_fp(v7h, v7l, a)
-    v8e = SLACK*(abs(a)*v7e) + DELTA*abs(v8h)
-    v9h, v9l = _dd_add(v4h, v4l, -v8h, -v8l)
-    v9e = v8e + DELTA*abs(v9h)
+    v9s0, v9q0 = _two_sum(v4h, -v8h)
+    v9h, v9l = _two_sum(v9s0, v4l + -v8l + v9q0)
     v10h, v10l = _dd_mul_fp(v9h, v9l, a)
-    v10e = SLACK*(abs(a)*v9e) + DELTA*abs(v10h)
-    E = SLACK*v10e
+    v11a = (abs(a))*(2.0*(s_L + abs(c)) + (abs(a))*(s_G + s_L + 2.0*(abs(c)) + v5h))
     ax = abs(v10h)
-    dec = (abs(v10l) + E < _half_gap(ax))
-    dec = dec | ((ax == 0.0) & (E == 0.0))
-    m0 = _f2i(a) & MAGNITUDE
-    m1 = _f2i(s_L) & MAGNITUDE
-    m2 = _f2i(s_G) & MAGNITUDE
-    m3 = _f2i(Delta) & MAGNITUDE
-    m4 = _f2i(c) & MAGNITUDE
-    rng = (max(max(max(m0, m1), max(m2, m3)), m4) <= RANGE_HI) & (min(min(min(_u64(m0 - 1), _u64(m1 - 1)), min(_u64(m2 - 1), _u64(m3 - 1))), _u64(m4 - 1)) >= _u64(RANGE_LO))
-    ok = rng & (s_L >= 0.0) & (s_G >= 0.0) & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l)))
-    ok = ok & dec
+    E = 3.2047474274603605e-31*v11a
+    dec = (abs(v10l) + E < _half_gap(max(ax, TINY)))
+    m0 = _u64(_f2i(a) & MAGNITUDE)
+    m1 = _u64(_f2i(s_L))
+    m2 = _u64(_f2i(s_G))
+    m3 = _u64(_f2i(Delta) & MAGNITUDE)
+    m4 = _u64(_f2i(c) & MAGNITUDE)
+    rng = (max(max(max(m0, m1), max(m2, m3)), m4) <= _u64(RANGE_HI)) & (min(min(min((m0 - _u64(1)), (m1 - _u64(1))), min((m2 - _u64(1)), (m3 - _u64(1)))), (m4 - _u64(1))) >= _u64(RANGE_LO))
+    pre = rng & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l)))
+    ok = pre & dec
     return v10h + 0.0, ok
 
 
@@ -513,32 +499,27 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v2h, v2l = _two_prod(s_G, s_L)
     v3h, v3l = _two_prod(Delta, Delta)
     v4h, v4l = _dd_mul_fp(v3h, v3l, s_L)
-    v4e = DELTA*abs(v4h)
-    v5h, v5l = _dd_add(-v1h, -v1l, v2h, v2l)
-    v5e = DELTA*abs(v5h)
-    v6h, v6l = _dd_add(v5h, v5l, v4h, v4l)
-    v6e = v5e + v4e + DELTA*abs(v6h)
-    v7h = -2.0*c
-    v8s0, v8q0 = _two_sum(s_G, s_L)
-    v8s1, v8q1 = _two_sum(v8s0, v7h)
-    v8s2, v8q2 = _two_sum(v8s1, v3h)
-    v8s3, v8q3 = _two_sum(v8s2, v3l)
-    v8h, v8l = _two_sum(v8s3, v8q0 + v8q1 + v8q2 + v8q3)
-    v8e = 3.0*ULP_SLACK*(abs(v8q0) + abs(v8q1) + abs(v8q2) + abs(v8q3))
-    v9h, v9l, v9r = _dd_div(v6h, v6l, v8h, v8l)
-    v9e = SLACK*(v6e + abs(v9h)*v8e)*abs(v9r) + DELTA*abs(v9h)
-    E = SLACK*v9e
+    v5s0, v5q0 = _two_sum(-v1h, v2h)
+    v5s1, v5q1 = _two_sum(v5s0, v4h)
+    v5h, v5l = _two_sum(v5s1, -v1l + v2l + v4l + v5q0 + v5q1)
+    v6h = -2.0*c
+    v7s0, v7q0 = _two_sum(s_G, s_L)
+    v7s1, v7q1 = _two_sum(v7s0, v6h)
+    v7s2, v7q2 = _two_sum(v7s1, v3h)
+    v8a = s_G + s_L + 2.0*(abs(c)) + v3h
+    v7h, v7l = _fast_two_sum(v7s2, v3l + v7q0 + v7q1 + v7q2)
+    v9h, v9l, v9r = _dd_div(v5h, v5l, v7h, v7l)
+    v10a = v1h + v2h + (s_L)*(v3h)
     ax = abs(v9h)
-    dec = (abs(v9l) + E < _half_gap(ax))
-    dec = dec | ((ax == 0.0) & (E == 0.0))
-    m0 = _f2i(s_L) & MAGNITUDE
-    m1 = _f2i(s_G) & MAGNITUDE
-    m2 = _f2i(Delta) & MAGNITUDE
-    m3 = _f2i(c) & MAGNITUDE
-    rng = (max(max(m0, m1), max(m2, m3)) <= RANGE_HI) & (min(min(_u64(m0 - 1), _u64(m1 - 1)), min(_u64(m2 - 1), _u64(m3 - 1))) >= _u64(RANGE_LO))
-    ok = rng & (s_L >= 0.0) & (s_G >= 0.0) & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v8h > 0.0)
-    ok = ok & (v8e <= DIV_ACC*abs(v8h))
-    ok = ok & dec
+    E = (2.2186712959340957e-31*v10a + ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
+    dec = (abs(v9l) + E < _half_gap(max(ax, TINY)))
+    m0 = _u64(_f2i(s_L))
+    m1 = _u64(_f2i(s_G))
+    m2 = _u64(_f2i(Delta) & MAGNITUDE)
+    m3 = _u64(_f2i(c) & MAGNITUDE)
+    rng = (max(max(m0, m1), max(m2, m3)) <= _u64(RANGE_HI)) & (min(min((m0 - _u64(1)), (m1 - _u64(1))), min((m2 - _u64(1)), (m3 - _u64(1)))) >= _u64(RANGE_LO))
+    pre = rng & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v8a*8.881784197001252e-16 < v7s2)
+    ok = pre & dec
     return v9h + 0.0, ok
 
 
@@ -547,41 +528,37 @@ def cr_interval_high_in_range(s_L, s_G, Delta, c):
     """interval_high for inputs 0 or within 2^+-128: ok False -> evaluate with cr_interval_high."""
     v1h, v1l = _two_prod(c, c)
     v2h, v2l = _two_prod(s_G, s_L)
-    v3h, v3l = _two_sum(s_L, -c)
-    v4h, v4l = 2.0*v3h, 2.0*v3l
+    v3s0, v3q0 = _two_sum(s_L, -c)
+    v4h, v4l = 2.0*v3s0, 2.0*v3q0
     v5h, v5l = _two_prod(Delta, Delta)
     v6h = -2.0*c
     v7s0, v7q0 = _two_sum(s_G, s_L)
     v7s1, v7q1 = _two_sum(v7s0, v6h)
     v7s2, v7q2 = _two_sum(v7s1, v5h)
-    v7s3, v7q3 = _two_sum(v7s2, v5l)
-    v7h, v7l = _two_sum(v7s3, v7q0 + v7q1 + v7q2 + v7q3)
-    v7e = 3.0*ULP_SLACK*(abs(v7q0) + abs(v7q1) + abs(v7q2) + abs(v7q3))
-    v8h, v8l, v8r = _dd_div(v4h, v4l, v7h, v7l)
-    v8e = SLACK*(abs(v8h)*v7e)*abs(v8r) + DELTA*abs(v8h)
-    E = SLACK*v8e
-    ax = abs(v8h)
-    dec = (abs(v8l) + E < _half_gap(ax))
-    dec = dec | ((ax == 0.0) & (E == 0.0))
-    m0 = _f2i(s_L) & MAGNITUDE
-    m1 = _f2i(s_G) & MAGNITUDE
-    m2 = _f2i(Delta) & MAGNITUDE
-    m3 = _f2i(c) & MAGNITUDE
-    rng = (max(max(m0, m1), max(m2, m3)) <= RANGE_HI) & (min(min(_u64(m0 - 1), _u64(m1 - 1)), min(_u64(m2 - 1), _u64(m3 - 1))) >= _u64(RANGE_LO))
-    ok = rng & (s_L >= 0.0) & (s_G >= 0.0) & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v7h > 0.0)
-    ok = ok & (v7e <= DIV_ACC*abs(v7h))
-    ok = ok & dec
-    return v8h + 0.0, ok
+    v8a = s_G + s_L + 2.0*(abs(c)) + v5h
+    v7h, v7l = _fast_two_sum(v7s2, v5l + v7q0 + v7q1 + v7q2)
+    v9h, v9l, v9r = _dd_div(v4h, v4l, v7h, v7l)
+    ax = abs(v9h)
+    E = (ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
+    dec = (abs(v9l) + E < _half_gap(max(ax, TINY)))
+    m0 = _u64(_f2i(s_L))
+    m1 = _u64(_f2i(s_G))
+    m2 = _u64(_f2i(Delta) & MAGNITUDE)
+    m3 = _u64(_f2i(c) & MAGNITUDE)
+    rng = (max(max(m0, m1), max(m2, m3)) <= _u64(RANGE_HI)) & (min(min((m0 - _u64(1)), (m1 - _u64(1))), min((m2 - _u64(1)), (m3 - _u64(1)))) >= _u64(RANGE_LO))
+    pre = rng & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v8a*8.881784197001252e-16 < v7s2)
+    ok = pre & dec
+    return v9h + 0.0, ok
 
 
 @numba.njit(nogil=True, error_model="numpy")
 def _first_optimal_weight(s_L_, s_G_, Delta_, c_, out, start, stop):
     _wide_vectors()
-    declined = 0
+    declined = False
     for i in range(_u64(start), _u64(stop)):  # unsigned: no wraparound test
         v, ok = cr_optimal_weight_in_range(_at(s_L_, i), _at(s_G_, i), _at(Delta_, i), _at(c_, i))
         out[i] = v if ok else NAN
-        declined += not ok
+        declined |= not ok
     _interleave_loops()
     return declined
 
@@ -612,11 +589,11 @@ def optimal_weight(s_L_, s_G_, Delta_, c_, out):
 @numba.njit(nogil=True, error_model="numpy")
 def _first_mse(a_, s_L_, s_G_, Delta_, c_, out, start, stop):
     _wide_vectors()
-    declined = 0
+    declined = False
     for i in range(_u64(start), _u64(stop)):  # unsigned: no wraparound test
         v, ok = cr_mse_in_range(_at(a_, i), _at(s_L_, i), _at(s_G_, i), _at(Delta_, i), _at(c_, i))
         out[i] = v if ok else NAN
-        declined += not ok
+        declined |= not ok
     _interleave_loops()
     return declined
 
@@ -647,11 +624,11 @@ def mse(a_, s_L_, s_G_, Delta_, c_, out):
 @numba.njit(nogil=True, error_model="numpy")
 def _first_benefit(a_, s_L_, s_G_, Delta_, c_, out, start, stop):
     _wide_vectors()
-    declined = 0
+    declined = False
     for i in range(_u64(start), _u64(stop)):  # unsigned: no wraparound test
         v, ok = cr_benefit_in_range(_at(a_, i), _at(s_L_, i), _at(s_G_, i), _at(Delta_, i), _at(c_, i))
         out[i] = v if ok else NAN
-        declined += not ok
+        declined |= not ok
     _interleave_loops()
     return declined
 
@@ -682,11 +659,11 @@ def benefit(a_, s_L_, s_G_, Delta_, c_, out):
 @numba.njit(nogil=True, error_model="numpy")
 def _first_min_mse(s_L_, s_G_, Delta_, c_, out, start, stop):
     _wide_vectors()
-    declined = 0
+    declined = False
     for i in range(_u64(start), _u64(stop)):  # unsigned: no wraparound test
         v, ok = cr_min_mse_in_range(_at(s_L_, i), _at(s_G_, i), _at(Delta_, i), _at(c_, i))
         out[i] = v if ok else NAN
-        declined += not ok
+        declined |= not ok
     _interleave_loops()
     return declined
 
@@ -717,12 +694,12 @@ def min_mse(s_L_, s_G_, Delta_, c_, out):
 @numba.njit(nogil=True, error_model="numpy")
 def _first_beneficial_interval(s_L_, s_G_, Delta_, c_, low, high, start, stop):
     _wide_vectors()
-    declined = 0
+    declined = False
     for i in range(_u64(start), _u64(stop)):  # unsigned: no wraparound test
         v, ok = cr_interval_high_in_range(_at(s_L_, i), _at(s_G_, i), _at(Delta_, i), _at(c_, i))
         low[i] = (v if v < 0.0 else 0.0) if ok else NAN
         high[i] = (v if v > 0.0 else 0.0) if ok else NAN
-        declined += not ok
+        declined |= not ok
     _interleave_loops()
     return declined
 

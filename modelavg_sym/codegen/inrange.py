@@ -1,0 +1,434 @@
+"""The compiled loops' first program: correctly rounded evaluation for inputs within a
+range, with error bounds fixed when the code is generated.
+
+The full program of :mod:`modelavg_sym.codegen.rounding` (:func:`~rounding.dd_program`)
+works for any finite input: it guards every magnitude and carries a running error bound
+through each double-word operation.  The compiled loops first run this cheaper program,
+valid only where every input is 0 or of magnitude within [2^-RANGE_EXP, 2^RANGE_EXP]
+(one test on the inputs' bits, :func:`range_check`); whatever it declines goes to the
+full program, then to the exact path.
+
+**Why the range helps.**  Within it, every value computed before the final quotient is
+an integer multiple of 2^-(RANGE_EXP + 52) k for its degree k, so 0 or at least that, and
+bounded above (:func:`range_check` checks, for every form, that all of them stay within
+[TINY, HUGE] = [2^-900, 2^900]): no operation underflows or overflows, 2Sum and 2Prod are
+exact, and one floating-point operation errs by at most u = 2^-53 relative.
+
+**Flat sums.**  A sum is evaluated in one pass (Ogita, Rump and Oishi's Sum2 on the
+high parts only): the high parts h_i of its terms (floats, or the leading parts of
+normalised double-words) are summed by a cascade of 2Sums, (s_j, q_j) = 2Sum(s_(j-1), h_j),
+exactly; the low parts l_i and the q_j are added in floating point (t, m terms) and
+joined by a last 2Sum, (z_h, z_l) = 2Sum(s, t), normalised: |z_l| <= u |z_h|.  Products are
+2Prod (two floats, exact), DWTimesFP3 and DWTimesDW3 (Joldes, Muller and Popescu, ACM TOMS
+44(2), 2017: relative errors 2u^2 and 4u^2, charged here as 4u^2 and 8u^2).
+
+**A priori bounds.**  Each value X carries a static coefficient k_X with
+|X - (x_h + x_l)| <= k_X u^2 A_X, where A_X is X's expression tree evaluated on the
+absolute values of the inputs (|a| + |b| for a sum, |a| |b| for a product).  By induction:
+
+* a float input or 2Prod of two: k = 0 (exact);
+* sum of m = (low parts) + (q_j) floating-point terms: |h_i| <= (1 + 1.01u) A_i and
+  |l_i| <= u |h_i|, each |q_j| <= u (1 + u)^j sum |h_i|, so the rounding of t is at most
+  gamma_(m-1) sum |terms| <= (m - 1)(1 + #q) u^2 A_S (1 + small): k_S = max k_i +
+  1.01 (m - 1)(1 + #q);
+* product: |XY - x~y~| <= e_X |Y| + |x~| e_Y, plus the operation's own error:
+  k_XY = 1.01 (k_X + k_Y + 4) for a double-word times a float, + 8 for two double-words;
+* a power of two times X: exact, A scaled alike.
+
+At run time only A of a quotient's numerator and divisor (or of a polynomial result) is
+computed, in floating point (a few additions and products of the inputs' magnitudes;
+the constant carries 1.01 for their rounding), and the bound is that constant times it.
+
+**The divisor** (D) is joined by Fast2Sum under a guard A 2^-g < s (g = 50 for D): its
+floating-point part is then below s/2, so Fast2Sum is exact, D > 0 and D is known to far
+better than 2^-20 (no other test needed; :meth:`FlatProgram._divisor_guard`).  Only D
+cancelling by more than 2^50 is declined by it.  The quotient's bound is
+:mod:`~modelavg_sym.codegen.rounding`'s (the numerator's and the divisor's errors
+propagated through one correction step): SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLACK DELTA
+|z_h|.
+
+**The decision** is the same test: [z - E, z + E] strictly between the midpoints around
+z_h; z_h = 0 is decided when E < 2^-954 (``_half_gap(max(ax, TINY))``): within the range
+a nonzero result is at least TINY = 2^-900 (:func:`range_check`).  Anything else is
+declined.  The range test is on the inputs' bits, unsigned, with a variance's raw bits
+(sign included: a negative variance fails it, so it is also the sign test).
+
+The bounds assume valid inputs (variances >= 0: |s_L| is s_L in A); an element with
+invalid inputs is declined by the validity test whatever its bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+
+import sympy as sp
+
+from modelavg_sym.codegen.forms import SPECS, forms
+from modelavg_sym.codegen.rounding import (
+    D_SYM,
+    DELTA,
+    SLACK,
+    Val,
+    _compare_exact,
+    _definitions,
+    _neg,
+    _relations,
+    dd_form,
+)
+
+__all__ = ["MAGNITUDE", "RANGE_EXP", "RANGE_HI", "RANGE_LO", "dd_program_in_range",
+           "element_source", "range_check"]
+
+#: The input range of :func:`dd_program_in_range`: every input 0 or of magnitude within
+#: [2^-RANGE_EXP, 2^RANGE_EXP] (float32's normal range).
+RANGE_EXP = 128
+#: Bits of |x| (``_f2i(x) & MAGNITUDE``, an int64 that orders like |x|, NaN and inf above
+#: every finite number): |x| <= 2^RANGE_EXP as bits <= RANGE_HI; x == 0 or
+#: |x| >= 2^-RANGE_EXP as (bits - 1) >= RANGE_LO, unsigned (0 - 1 wraps to the largest).
+MAGNITUDE = (1 << 63) - 1
+RANGE_HI = (1023 + RANGE_EXP) << 52
+RANGE_LO = ((1023 - RANGE_EXP) << 52) - 1
+#: SLACK and DELTA as exact rationals (the constants are computed in them).
+SLACK_F, DELTA_F = Fraction(SLACK), Fraction(DELTA)
+#: u^2 = 2^-106, the unit of the a priori coefficients.
+U2 = Fraction(1, 2**106)
+#: Margin on every coefficient (the (1 + small) factors of the induction, the rounding of
+#: A's own arithmetic and of the constant times A).
+MARGIN = Fraction(101, 100)
+#: Relative errors charged per double-word product, in units of u^2 (twice the published
+#: 2u^2 and 4u^2).
+DW_TIMES_FP, DW_TIMES_DW = 4, 8
+
+
+def _bound(expr: sp.Expr) -> tuple[int, int]:
+    """(degree, log2 of C) with |expr| <= C 2^(RANGE_EXP degree) for inputs within the range
+    (each at most 2^RANGE_EXP >= 1), evaluated on the expression tree as the double-double
+    code computes it (u_L, u_G and D by their definitions)."""
+    defs = _definitions(exact_sums=True)
+    if expr in defs:
+        return _bound(defs[expr])
+    if expr.is_Symbol:
+        return 1, 0
+    if expr.is_Integer:
+        return 0, int(abs(expr)).bit_length()
+    parts = [_bound(a) for a in expr.args]
+    if expr.is_Add:
+        return max(d for d, _c in parts), max(c for _d, c in parts) + len(parts).bit_length()
+    if expr.is_Mul:
+        return sum(d for d, _c in parts), sum(c for _d, c in parts)
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        d, c = _bound(expr.base)
+        return d * int(expr.exp), c * int(expr.exp)
+    raise AssertionError(f"no bound for {expr}")
+
+
+def range_check(name: str) -> dict[str, int]:
+    """The argument of :func:`dd_program_in_range`, checked for ``name`` (AssertionError
+    if it fails), as exponents: every input 0 or within [2^-R, 2^R], R = RANGE_EXP, is an
+    integer multiple of 2^-(R + 52); a value of degree k computed from them by +, -, * and
+    FMA (every operation before the final quotient: 2Sum, 2Prod, the flat sums, the
+    double-word products and their partial products, the magnitudes A) is an integer
+    multiple of 2^-(R + 52) k (round to nearest keeps a multiple of 2^g a multiple of 2^g
+    while 2^g >= 2^-1074), so 0 or at least that, and at most C 2^(R k) (:func:`_bound`;
+    a flat sum's partial sums and A are within (1 + small) of sums of such bounds).  The
+    numbers returned must keep every such value, the divisor and the quotient (the
+    result, whichever it is) within [TINY, HUGE] = [2^-900, 2^900]: ``low`` (the least
+    nonzero magnitude), ``high`` (the largest) and, for a quotient, ``q_low``,
+    ``q_high``."""
+    form = SPECS[name][0]
+    args = forms()[form][1]
+    P, Q = dd_form(form)
+    grid = RANGE_EXP + 52
+    rels = [rel.gts for rel in _relations(args)] + [rel.lts for rel in _relations(args)]
+    bounds = [_bound(e) for e in (P, Q, D_SYM, *rels)]
+    deg = max(d for d, _c in bounds)
+    out = {"low": -grid * deg,
+           "high": max(RANGE_EXP * d + c for d, c in bounds) + 1}
+    if Q != 1:
+        (dp, cp), (dq, cq) = _bound(P), _bound(Q)
+        out["q_high"] = RANGE_EXP * dp + cp + 1 + grid * dq + 1
+        out["q_low"] = -grid * dp - (RANGE_EXP * dq + cq + 1) - 1
+    exp_tiny, exp_huge = -900, 900
+    if not (exp_tiny <= min(out.values()) and max(out.values()) <= exp_huge):
+        raise AssertionError(f"{name}: input range 2^+-{RANGE_EXP} does not keep every "
+                             f"value within [TINY, HUGE]: {out}")
+    return out
+
+
+# --------------------------------------------------------------------------- the program
+
+
+@dataclass(frozen=True)
+class FVal:
+    """A value of the in-range program: ``h`` and ``low`` (None for a float) are variable
+    names or literals, normalised (|low| <= u |h|); |exact - (h + low)| <= k u^2 A, with
+    ``A`` the code of the expression tree on the inputs' magnitudes; ``nonneg``: h >= 0
+    for valid inputs (its A is then h itself)."""
+
+    h: str
+    low: str | None = None
+    k: Fraction = Fraction(0)
+    A: str = "0.0"
+    nonneg: bool = False
+
+    def val(self) -> Val:
+        """As :class:`~modelavg_sym.codegen.rounding.Val` (exact values only)."""
+        if self.k:
+            raise AssertionError(f"{self.h}: not exact")
+        return Val(self.h, self.low)
+
+
+def _magnitude(x: str, nonneg: bool) -> str:
+    return x if nonneg else f"abs({x})"
+
+
+def _constant(k: Fraction, extra: Fraction = Fraction(1)) -> str:
+    """k u^2 MARGIN extra, rounded up to four significant bits (a float literal)."""
+    x = k * U2 * MARGIN * extra
+    e = math.floor(math.log2(x)) - 3
+    return repr(math.ldexp(math.ceil(x / Fraction(2) ** e), e))
+
+
+@dataclass
+class FlatProgram:
+    """Straight-line code of one in-range program (see the module docstring)."""
+
+    lines: list[str] = field(default_factory=list)
+    guards: list[str] = field(default_factory=list)
+    memo: dict[sp.Expr, FVal] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    #: normalised values known positive where the guards hold (guarded divisors)
+    positive: set[str] = field(default_factory=set)
+    count: int = 0
+
+    def new(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
+
+    def emit(self, expr: sp.Expr) -> FVal:
+        expr = sp.sympify(expr)
+        if expr not in self.memo:
+            self.memo[expr] = self._emit(expr)
+        return self.memo[expr]
+
+    def _emit(self, expr: sp.Expr) -> FVal:
+        defs = _definitions(exact_sums=True)
+        if expr in defs:
+            return self.emit(defs[expr])
+        if expr.is_Symbol:
+            nonneg = bool(expr.is_nonnegative)
+            return FVal(expr.name, A=_magnitude(expr.name, nonneg), nonneg=nonneg)
+        if expr.is_Integer:
+            if abs(int(expr)) >= 2**53:
+                raise AssertionError(f"constant {expr} is not exact in float64")
+            return FVal(f"{float(expr)!r}", A=f"{float(abs(expr))!r}", nonneg=expr >= 0)
+        if expr.is_Add:
+            return self.sum([self.emit(t) for t in expr.args])
+        if expr.is_Mul:
+            coeff, factors = expr.as_coeff_mul()
+            vals = sorted((self.emit(f) for f in factors), key=lambda v: v.low is not None)
+            acc = vals[0]
+            for v in vals[1:]:
+                acc = self.mul(acc, v)
+            if coeff != 1:
+                k = int(coeff)
+                if coeff != k or abs(k) & (abs(k) - 1):
+                    raise AssertionError(f"coefficient {coeff} is not +-2^m")
+                acc = self.scale(acc, k)
+            return acc
+        if expr.is_Pow and expr.exp == 2:
+            base = self.emit(expr.base)
+            return self.mul(base, base)
+        raise AssertionError(f"cannot evaluate {expr} in the in-range program")
+
+    def emit_divisor(self, expr: sp.Expr) -> FVal:
+        """``expr`` as a divisor: a sum is joined under the divisor guard."""
+        expr = sp.sympify(expr)
+        full = _definitions(exact_sums=True).get(expr, expr)
+        if expr in self.memo or not full.is_Add:
+            return self.emit(expr)
+        self.memo[expr] = self.memo[full] = self.sum([self.emit(t) for t in full.args],
+                                                     divisor=True)
+        return self.memo[expr]
+
+    def scale(self, x: FVal, k: int) -> FVal:
+        """x k for k = +-2^m: exact."""
+        if k == 1:
+            return x
+        if k == -1:  # a negation, printed in place
+            return FVal(_neg(x.h), None if x.low is None else _neg(x.low), x.k, x.A)
+        kf, n = f"{float(k)!r}", self.new()
+        a = f"{float(abs(k))!r}*({x.A})"
+        if x.low is None:
+            self.lines.append(f"{n}h = {kf}*{x.h}")
+            return FVal(f"{n}h", None, x.k, a, x.nonneg and k > 0)
+        self.lines.append(f"{n}h, {n}l = {kf}*{x.h}, {kf}*{x.low}")
+        return FVal(f"{n}h", f"{n}l", x.k, a, x.nonneg and k > 0)
+
+    def mul(self, x: FVal, y: FVal) -> FVal:
+        n = self.new()
+        nonneg = (x == y) or (x.nonneg and y.nonneg)
+        if x.low is None and y.low is None:
+            if x.k or y.k:
+                raise AssertionError("a float factor must be exact")
+            self.lines.append(f"{n}h, {n}l = _two_prod({x.h}, {y.h})")
+            return FVal(f"{n}h", f"{n}l", Fraction(0), _magnitude(f"{n}h", nonneg), nonneg)
+        a = f"({x.A})*({y.A})"
+        if x.low is None or y.low is None:
+            x, y = (x, y) if x.low is not None else (y, x)
+            self.lines.append(f"{n}h, {n}l = _dd_mul_fp({x.h}, {x.low}, {y.h})")
+            return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_FP), a, nonneg)
+        self.lines.append(f"{n}h, {n}l = _dd_mul({x.h}, {x.low}, {y.h}, {y.low})")
+        return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_DW), a, nonneg)
+
+    def named(self, code: str) -> str:
+        """A variable holding ``code`` (each expression computed once)."""
+        if code not in self.names:
+            n = self.new()
+            self.lines.append(f"{n}a = {code}")
+            self.names[code] = f"{n}a"
+        return self.names[code]
+
+    def sum(self, vals: list[FVal], divisor: bool = False) -> FVal:
+        """Sum2 on the high parts, the low parts added in floating point.  ``divisor``:
+        joined by Fast2Sum under the guard A 2^-g < s (see :meth:`_divisor_guard`)."""
+        vals = sorted(vals, key=lambda v: v.low is not None)  # floats first
+        a = " + ".join(v.A for v in vals)
+        nonneg = all(v.nonneg for v in vals)
+        kmax = max(v.k for v in vals)
+        if len(vals) == 1:
+            return vals[0]
+        n = self.new()
+        acc, qs = vals[0].h, []
+        for j, v in enumerate(vals[1:]):
+            self.lines.append(f"{n}s{j}, {n}q{j} = _two_sum({acc}, {v.h})")
+            acc = f"{n}s{j}"
+            qs.append(f"{n}q{j}")
+        terms = [v.low for v in vals if v.low is not None] + qs
+        if len(terms) == 1:  # one 2Sum of two floats: exact and normalised already
+            return FVal(acc, terms[0], kmax, a, nonneg)
+        k = kmax + MARGIN * (len(terms) - 1) * (1 + len(qs))
+        if divisor:
+            g = self._divisor_guard(k, len(qs))
+            self.guards.append(f"({self.named(a)}*{2.0**-g!r} < {acc})")
+            self.positive.add(f"{n}h")
+            self.lines.append(f"{n}h, {n}l = _fast_two_sum({acc}, {' + '.join(terms)})")
+        else:
+            self.lines.append(f"{n}h, {n}l = _two_sum({acc}, {' + '.join(terms)})")
+        return FVal(f"{n}h", f"{n}l", k, a, nonneg)
+
+    @staticmethod
+    def _divisor_guard(k: Fraction, nq: int) -> int:
+        """g for a divisor's guard A 2^-g < s.  The floating-point part t is at most
+        (1 + #q) u A (1 + small) (module docstring), A <= 1.001 A~ (the computed A~), so
+        g = 53 - ceil(log2((1 + #q) 1.0021)) makes |t| <= s/2 (1 + small): Fast2Sum(s, t)
+        is exact, the divisor D_h = RN(s + t) >= 0.49 s > 0 and its error bound
+        (constant of k) A~ < (constant) 2^g s stays far below DIV_ACC D_h (checked here),
+        so the divisor needs no other test."""
+        ratio = (1 + nq) * Fraction(10021, 10000)
+        g = 53 - math.ceil(math.log2(ratio))
+        half = ratio * Fraction(2) ** (g - 53)  # |t| <= half * s
+        if half > Fraction(51, 100):
+            raise AssertionError(f"divisor guard: |t| <= {float(half)} s")
+        if float(_constant(k)) * 2.0**g / 0.49 > 2.0**-20:
+            raise AssertionError("divisor guard: the divisor's bound is not below DIV_ACC")
+        return g
+
+    def div(self, x: FVal, y: FVal) -> tuple[Val, str]:
+        """x / y (y normalised, its guard emitted) as
+        :class:`~modelavg_sym.codegen.rounding.Val` and the code of the bound E, the
+        quotient bound of :mod:`~modelavg_sym.codegen.rounding` with the a priori errors
+        of x and y: SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLACK DELTA |z_h|."""
+        n = self.new()
+        self.lines.append(f"{n}h, {n}l, {n}r = _dd_div({x.h}, {x.low or '0.0'}, {y.h}, "
+                          f"{y.low or '0.0'})")
+        slack2 = Fraction(SLACK_F) ** 2
+        prop = [*([f"{_constant(x.k, slack2)}*{self.named(x.A)}"] if x.k else []),
+                *([f"ax*({_constant(y.k, slack2)}*{self.named(y.A)})"] if y.k else [])]
+        e = f"({' + '.join(prop)})*abs({n}r) + " if prop else ""
+        sd = _constant(Fraction(2**106) * Fraction(DELTA_F), Fraction(SLACK_F) / MARGIN)
+        return Val(f"{n}h", f"{n}l"), f"{e}{sd}*ax"
+
+
+def _balanced(items: list[str], fn: str) -> str:
+    while len(items) > 1:
+        items = [f"{fn}({items[k]}, {items[k + 1]})" if k + 1 < len(items) else items[k]
+                 for k in range(0, len(items), 2)]
+    return items[0]
+
+
+@cache
+def _parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...], Val]:
+    """(argument names, lines up to ``pre`` (range, validity, guards) and ``dec``, the
+    result) of :func:`dd_program_in_range`."""
+    range_check(name)
+    form, _has_w, policy = SPECS[name]
+    args = forms()[form][1]
+    prog = FlatProgram()
+    valid = [_compare_exact(prog.emit(rel.lts).val(), prog.emit(rel.gts).val())
+             for rel in _relations(args)]
+    P, Q = dd_form(form)
+    num = prog.emit(P)
+    if Q == 1:
+        if num.low is None:
+            raise AssertionError(f"{name}: expected a double-word result")
+        z, e = Val(num.h, num.low), (f"{_constant(num.k)}*{prog.named(num.A)}"
+                                     if num.k else "0.0")
+    else:
+        z, e = prog.div(num, prog.emit_divisor(Q))
+    if policy == "raise":
+        d = prog.emit(D_SYM).h
+        if d not in prog.positive:
+            valid.append(f"({d} > 0.0)")
+    names = [s.name for s in args]
+    mags = [f"m{k}" for k in range(len(names))]
+    lines = [*prog.lines, f"ax = abs({z.h})", f"E = {e}",
+             # an exact zero is decided when E < 2^-954: a nonzero result within the
+             # range is at least TINY = 2^-900 (range_check)
+             f"dec = (abs({z.low}) + E < _half_gap(max(ax, TINY)))"]
+    # |x|'s bits, unsigned; a variance's raw bits (a negative one, -0.0 included, is then
+    # above RANGE_HI: the range test is also its sign test)
+    lines += [f"{m} = _u64(_f2i({s.name}))" if s.is_nonnegative
+              else f"{m} = _u64(_f2i({s.name}) & MAGNITUDE)"
+              for m, s in zip(mags, args, strict=True)]
+    lines.append(f"rng = ({_balanced(mags, 'max')} <= _u64(RANGE_HI)) & "
+                 f"({_balanced([f'({m} - _u64(1))' for m in mags], 'min')} >= _u64(RANGE_LO))")
+    lines.append("pre = " + " & ".join(["rng", *valid, *prog.guards]))
+    return tuple(names), tuple(lines), z
+
+
+@cache
+def dd_program_in_range(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(argument names, body lines) of ``cr_<name>_in_range(args) -> (value, ok)``: the
+    correctly rounded value of public function ``name`` where ``ok``, which requires every
+    input 0 or of magnitude within [2^-RANGE_EXP, 2^RANGE_EXP] (a test on the inputs'
+    bits: no finiteness test, no magnitude guards, :func:`range_check`), valid inputs
+    (variances >= 0, Cauchy-Schwarz compared exactly, D > 0 where the function needs it)
+    and a certain rounding (the module docstring's a priori bounds).  Declined elements
+    are evaluated by :func:`~modelavg_sym.codegen.rounding.dd_program`'s code.
+
+    Uses ``_f2i`` and ``_u64`` (the backend's bit casts) and the constants MAGNITUDE,
+    RANGE_HI and RANGE_LO."""
+    names, lines, z = _parts(name)
+    return names, (*lines, "ok = pre & dec", f"return {z.h} + 0.0, ok")
+
+
+def element_source(name: str, decorator: str = "", bound: bool = False) -> str:
+    """``cr_<name>_in_range(args) -> (value, ok)``, the element function of
+    :func:`dd_program_in_range`; ``bound``: ``bound_<name>(args) -> (z_h, z_l, E, pre)``
+    instead, the double-word result, its error bound and whether the program relies on
+    that bound (for tests of the bound itself)."""
+    argnames, lines = dd_program_in_range(name)
+    head = f"def cr_{name}_in_range({', '.join(argnames)}):"
+    doc = (f'    """{name} for inputs 0 or within 2^+-{RANGE_EXP}: ok False -> '
+           f'evaluate with cr_{name}."""')
+    if bound:
+        _names, lines, z = _parts(name)
+        lines = (*lines, f"return {z.h}, {z.low}, E, pre")
+        head = f"def bound_{name}({', '.join(argnames)}):"
+        doc = f'    """{name}: the in-range value, its error bound E and where it holds."""'
+    body = [f"    {ln}" for ln in lines]
+    return "\n".join([*([decorator] if decorator else []), head, doc, *body]) + "\n"
