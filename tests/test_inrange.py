@@ -27,6 +27,7 @@ from test_rounding import (
     POINTS,
     THOROUGH,
     Misrounded,
+    _gap,
     backend,
     bits,
     check_batch,
@@ -155,6 +156,19 @@ def test_in_range_program_agrees_with_the_full_one(points):
 @example(ZEROS)
 def test_ordinary_data_never_leaves_the_in_range_program(points):
     check_in_range_program(points, api._fast_module(), complete=True)
+
+
+@needs_numba
+@given(st.floats(2.0**-1020, 2.0**1020) | st.integers(-1020, 1020).map(lambda k: 2.0**k))
+@example(1.0)
+@example(0.75)
+@example(float.fromhex("0x1.fffffffffffffp0"))
+def test_half_gap_below_is_the_smaller_half_gap(x):
+    """The in-range decision's half-gap (the gap below, halved) is the smaller half-gap
+    (``math.nextafter``), a quarter ulp at a power of two."""
+    from modelavg_sym.numeric import _fastkernels as fk
+
+    assert fk._half_gap_below(x) == _gap(x)
 
 
 # --------------------------------------------------------------------------- the bounds

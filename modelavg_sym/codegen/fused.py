@@ -122,6 +122,14 @@ def _half_gap(ax):
     return e*(HALF_ULP*0.5) if ax == e else e*HALF_ULP
 
 
+@_jit
+def _half_gap_below(ax):
+    """Half the gap between ax > 0 (a normal float64, not the least) and the float below
+    it, the smaller of its two gaps: as _half_gap, exactly (the difference of neighbours
+    is a power of two, the product by 0.5 exact)."""
+    return (ax - _i2f(_f2i(ax) - 1))*0.5
+
+
 @intrinsic
 def _wide_vectors(typingctx):
     """Let LLVM vectorise the calling loop with 512-bit vectors where the CPU has them

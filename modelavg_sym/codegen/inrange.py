@@ -48,7 +48,8 @@ propagated through one correction step): SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLA
 |z_h|.
 
 **The decision** is the same test: [z - E, z + E] strictly between the midpoints around
-z_h; z_h = 0 is decided when E < 2^-954 (``_half_gap(max(ax, TINY))``): within the range
+z_h; z_h = 0 is decided when E < 2^-954 (``_half_gap_below(max(ax, TINY))``, half the
+gap below, the smaller one): within the range
 a nonzero result is at least TINY = 2^-900 (:func:`range_check`).  Anything else is
 declined.  The range test is on the inputs' bits, unsigned, with a variance's raw bits
 (sign included: a negative variance fails it, so it is also the sign test).
@@ -261,12 +262,13 @@ class FlatProgram:
         if k == -1:  # a negation, printed in place
             return FVal(_neg(x.h), None if x.low is None else _neg(x.low), x.k, x.A)
         kf, n = f"{float(k)!r}", self.new()
-        a = f"{float(abs(k))!r}*({x.A})"
-        if x.low is None:
+        nonneg = x.nonneg and k > 0
+        if x.low is None:  # a float: its own magnitude
             self.lines.append(f"{n}h = {kf}*{x.h}")
-            return FVal(f"{n}h", None, x.k, a, x.nonneg and k > 0)
+            return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg)
+        a = f"{float(abs(k))!r}*({x.A})"
         self.lines.append(f"{n}h, {n}l = {kf}*{x.h}, {kf}*{x.low}")
-        return FVal(f"{n}h", f"{n}l", x.k, a, x.nonneg and k > 0)
+        return FVal(f"{n}h", f"{n}l", x.k, a, nonneg)
 
     def mul(self, x: FVal, y: FVal) -> FVal:
         n = self.new()
@@ -388,7 +390,7 @@ def _parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...], Val]:
     lines = [*prog.lines, f"ax = abs({z.h})", f"E = {e}",
              # an exact zero is decided when E < 2^-954: a nonzero result within the
              # range is at least TINY = 2^-900 (range_check)
-             f"dec = (abs({z.low}) + E < _half_gap(max(ax, TINY)))"]
+             f"dec = (abs({z.low}) + E < _half_gap_below(max(ax, TINY)))"]
     # |x|'s bits, unsigned; a variance's raw bits (a negative one, -0.0 included, is then
     # above RANGE_HI: the range test is also its sign test)
     lines += [f"{m} = _u64(_f2i({s.name}))" if s.is_nonnegative

@@ -102,6 +102,14 @@ def _half_gap(ax):
     return e*(HALF_ULP*0.5) if ax == e else e*HALF_ULP
 
 
+@_jit
+def _half_gap_below(ax):
+    """Half the gap between ax > 0 (a normal float64, not the least) and the float below
+    it, the smaller of its two gaps: as _half_gap, exactly (the difference of neighbours
+    is a power of two, the product by 0.5 exact)."""
+    return (ax - _i2f(_f2i(ax) - 1))*0.5
+
+
 @intrinsic
 def _wide_vectors(typingctx):
     """Let LLVM vectorise the calling loop with 512-bit vectors where the CPU has them
@@ -410,12 +418,12 @@ def cr_optimal_weight_in_range(s_L, s_G, Delta, c):
     v6s0, v6q0 = _two_sum(s_G, s_L)
     v6s1, v6q1 = _two_sum(v6s0, v5h)
     v6s2, v6q2 = _two_sum(v6s1, v4h)
-    v7a = s_G + s_L + 2.0*(abs(c)) + v4h
+    v7a = s_G + s_L + abs(v5h) + v4h
     v6h, v6l = _fast_two_sum(v6s2, v4l + v6q0 + v6q1 + v6q2)
     v8h, v8l, v8r = _dd_div(v3s0, v3q0, v6h, v6l)
     ax = abs(v8h)
     E = (ax*(1.6023737137301802e-31*v7a))*abs(v8r) + 1.4199496293978212e-29*ax
-    dec = (abs(v8l) + E < _half_gap(max(ax, TINY)))
+    dec = (abs(v8l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
     m2 = _u64(_f2i(Delta) & MAGNITUDE)
@@ -445,10 +453,10 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v11s0, v11q0 = _two_sum(s_L, v7h)
     v11s1, v11q1 = _two_sum(v11s0, v10h)
     v11h, v11l = _two_sum(v11s1, v7l + v10l + v11q0 + v11q1)
-    v12a = s_L + (s_G + s_L + 2.0*(abs(c)) + v3h)*(v6h) + 2.0*((abs(a))*(s_L + abs(c)))
+    v12a = s_L + (s_G + s_L + abs(v4h) + v3h)*(v6h) + 2.0*((abs(a))*(s_L + abs(c)))
     ax = abs(v11h)
     E = 3.697785493223493e-31*v12a
-    dec = (abs(v11l) + E < _half_gap(max(ax, TINY)))
+    dec = (abs(v11l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(a) & MAGNITUDE)
     m1 = _u64(_f2i(s_L))
     m2 = _u64(_f2i(s_G))
@@ -477,10 +485,10 @@ def cr_benefit_in_range(a, s_L, s_G, Delta, c):
     v9s0, v9q0 = _two_sum(v4h, -v8h)
     v9h, v9l = _two_sum(v9s0, v4l + -v8l + v9q0)
     v10h, v10l = _dd_mul_fp(v9h, v9l, a)
-    v11a = (abs(a))*(2.0*(s_L + abs(c)) + (abs(a))*(s_G + s_L + 2.0*(abs(c)) + v5h))
+    v11a = (abs(a))*(2.0*(s_L + abs(c)) + (abs(a))*(s_G + s_L + abs(v6h) + v5h))
     ax = abs(v10h)
     E = 3.2047474274603605e-31*v11a
-    dec = (abs(v10l) + E < _half_gap(max(ax, TINY)))
+    dec = (abs(v10l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(a) & MAGNITUDE)
     m1 = _u64(_f2i(s_L))
     m2 = _u64(_f2i(s_G))
@@ -506,13 +514,13 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v7s0, v7q0 = _two_sum(s_G, s_L)
     v7s1, v7q1 = _two_sum(v7s0, v6h)
     v7s2, v7q2 = _two_sum(v7s1, v3h)
-    v8a = s_G + s_L + 2.0*(abs(c)) + v3h
+    v8a = s_G + s_L + abs(v6h) + v3h
     v7h, v7l = _fast_two_sum(v7s2, v3l + v7q0 + v7q1 + v7q2)
     v9h, v9l, v9r = _dd_div(v5h, v5l, v7h, v7l)
     v10a = v1h + v2h + (s_L)*(v3h)
     ax = abs(v9h)
     E = (2.2186712959340957e-31*v10a + ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
-    dec = (abs(v9l) + E < _half_gap(max(ax, TINY)))
+    dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
     m2 = _u64(_f2i(Delta) & MAGNITUDE)
@@ -535,12 +543,12 @@ def cr_interval_high_in_range(s_L, s_G, Delta, c):
     v7s0, v7q0 = _two_sum(s_G, s_L)
     v7s1, v7q1 = _two_sum(v7s0, v6h)
     v7s2, v7q2 = _two_sum(v7s1, v5h)
-    v8a = s_G + s_L + 2.0*(abs(c)) + v5h
+    v8a = s_G + s_L + abs(v6h) + v5h
     v7h, v7l = _fast_two_sum(v7s2, v5l + v7q0 + v7q1 + v7q2)
     v9h, v9l, v9r = _dd_div(v4h, v4l, v7h, v7l)
     ax = abs(v9h)
     E = (ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
-    dec = (abs(v9l) + E < _half_gap(max(ax, TINY)))
+    dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
     m2 = _u64(_f2i(Delta) & MAGNITUDE)
