@@ -261,7 +261,8 @@ def kernel_source(name: str) -> str:
 
 def module_source() -> str:
     """The text of ``modelavg_sym/numeric/_fastkernels.py`` (deterministic)."""
-    helpers = rounding.helpers_source().replace("\n\ndef ", "\n\n@_jit\ndef ")
+    helpers = (rounding.helpers_source() + inrange.helpers_source()).replace(
+        "\n\ndef ", "\n\n@_jit\ndef ")
     backend = _BACKEND.format(block=BLOCK, magnitude=hex(inrange.MAGNITUDE),
                               range_hi=hex(inrange.RANGE_HI), range_lo=hex(inrange.RANGE_LO))
     parts = [_HEADER.format(command=COMMAND), constants_block(), backend, helpers]

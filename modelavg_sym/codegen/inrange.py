@@ -81,7 +81,7 @@ from modelavg_sym.codegen.rounding import (
 )
 
 __all__ = ["MAGNITUDE", "RANGE_EXP", "RANGE_HI", "RANGE_LO", "dd_program_in_range",
-           "element_source", "range_check"]
+           "element_source", "helpers_source", "range_check"]
 
 #: The input range of :func:`dd_program_in_range`: every input 0 or of magnitude within
 #: [2^-RANGE_EXP, 2^RANGE_EXP] (float32's normal range).
@@ -102,6 +102,10 @@ MARGIN = Fraction(101, 100)
 #: Relative errors charged per double-word product, in units of u^2 (twice the published
 #: 2u^2 and 4u^2).
 DW_TIMES_FP, DW_TIMES_DW = 4, 8
+#: |c_l| / (u |c_h|) of an unnormalised product (``raw``), with slack: DWTimesFP3's
+#: c_l = RN(x_l y + e(x_h y)), at most (u + u) |c_h| (1 + 2u); DWTimesDW3's
+#: e(x_h y_h) + RN(x_l y_h + RN(x_h y_l + RN(x_l y_l))), at most (u + 2u + u^2) |c_h| (1 + 3u).
+RAW_FP, RAW_DW = Fraction(201, 100), Fraction(302, 100)
 
 
 def _bound(expr: sp.Expr) -> tuple[int, int]:
@@ -174,6 +178,8 @@ class FVal:
     k: Fraction = Fraction(0)
     A: str = "0.0"
     nonneg: bool = False
+    #: |low| <= lam u |h| (1 + small): 1 when normalised, more for a raw product
+    lam: Fraction = Fraction(1)
 
     def val(self) -> Val:
         """As :class:`~modelavg_sym.codegen.rounding.Val` (exact values only)."""
@@ -209,13 +215,18 @@ class FlatProgram:
         self.count += 1
         return f"v{self.count}"
 
-    def emit(self, expr: sp.Expr) -> FVal:
+    def emit(self, expr: sp.Expr, raw: bool = False) -> FVal:
+        """``expr``'s value; ``raw``: a double-word product left unnormalised (a term of a
+        sum, which normalises)."""
         expr = sp.sympify(expr)
-        if expr not in self.memo:
-            self.memo[expr] = self._emit(expr)
-        return self.memo[expr]
+        # only a product with a double-word factor has a raw form (2Prod is exact)
+        raw = raw and expr.is_Mul and not all(f.is_Symbol or f.is_Number for f in expr.args)
+        key = (expr, raw)
+        if key not in self.memo:
+            self.memo[key] = self._emit(expr, raw)
+        return self.memo[key]
 
-    def _emit(self, expr: sp.Expr) -> FVal:
+    def _emit(self, expr: sp.Expr, raw: bool = False) -> FVal:
         defs = _definitions(exact_sums=True)
         if expr in defs:
             return self.emit(defs[expr])
@@ -227,13 +238,13 @@ class FlatProgram:
                 raise AssertionError(f"constant {expr} is not exact in float64")
             return FVal(f"{float(expr)!r}", A=f"{float(abs(expr))!r}", nonneg=expr >= 0)
         if expr.is_Add:
-            return self.sum([self.emit(t) for t in expr.args])
+            return self.sum([self.emit(t, raw=True) for t in expr.args])
         if expr.is_Mul:
             coeff, factors = expr.as_coeff_mul()
             vals = sorted((self.emit(f) for f in factors), key=lambda v: v.low is not None)
             acc = vals[0]
-            for v in vals[1:]:
-                acc = self.mul(acc, v)
+            for j, v in enumerate(vals[1:]):
+                acc = self.mul(acc, v, raw=raw and j == len(vals) - 2)
             if coeff != 1:
                 k = int(coeff)
                 if coeff != k or abs(k) & (abs(k) - 1):
@@ -249,18 +260,20 @@ class FlatProgram:
         """``expr`` as a divisor: a sum is joined under the divisor guard."""
         expr = sp.sympify(expr)
         full = _definitions(exact_sums=True).get(expr, expr)
-        if expr in self.memo or not full.is_Add:
+        key, key_full = (expr, False), (full, False)
+        if key in self.memo or not full.is_Add:
             return self.emit(expr)
-        self.memo[expr] = self.memo[full] = self.sum([self.emit(t) for t in full.args],
-                                                     divisor=True)
-        return self.memo[expr]
+        self.memo[key] = self.memo[key_full] = self.sum(
+            [self.emit(t, raw=True) for t in full.args], divisor=True)
+        return self.memo[key]
 
     def scale(self, x: FVal, k: int) -> FVal:
         """x k for k = +-2^m: exact."""
         if k == 1:
             return x
         if k == -1:  # a negation, printed in place
-            return FVal(_neg(x.h), None if x.low is None else _neg(x.low), x.k, x.A)
+            return FVal(_neg(x.h), None if x.low is None else _neg(x.low), x.k, x.A,
+                        lam=x.lam)
         kf, n = f"{float(k)!r}", self.new()
         nonneg = x.nonneg and k > 0
         if x.low is None:  # a float: its own magnitude
@@ -268,10 +281,16 @@ class FlatProgram:
             return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg)
         a = f"{float(abs(k))!r}*({x.A})"
         self.lines.append(f"{n}h, {n}l = {kf}*{x.h}, {kf}*{x.low}")
-        return FVal(f"{n}h", f"{n}l", x.k, a, nonneg)
+        return FVal(f"{n}h", f"{n}l", x.k, a, nonneg, x.lam)
 
-    def mul(self, x: FVal, y: FVal) -> FVal:
+    def mul(self, x: FVal, y: FVal, raw: bool = False) -> FVal:
+        """x y: 2Prod of two floats (exact), else DWTimesFP3 or DWTimesDW3 of normalised
+        factors; ``raw``: without their last Fast2Sum (an exact renormalisation, so the
+        same error), (c_h, c_l) with |c_l| <= 2u |c_h| (resp. 3u) (1 + small)."""
+        if x.lam != 1 or y.lam != 1:
+            raise AssertionError("a factor must be normalised")
         n = self.new()
+        tail = "_raw" if raw else ""
         nonneg = (x == y) or (x.nonneg and y.nonneg)
         if x.low is None and y.low is None:
             if x.k or y.k:
@@ -281,10 +300,12 @@ class FlatProgram:
         a = f"({x.A})*({y.A})"
         if x.low is None or y.low is None:
             x, y = (x, y) if x.low is not None else (y, x)
-            self.lines.append(f"{n}h, {n}l = _dd_mul_fp({x.h}, {x.low}, {y.h})")
-            return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_FP), a, nonneg)
-        self.lines.append(f"{n}h, {n}l = _dd_mul({x.h}, {x.low}, {y.h}, {y.low})")
-        return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_DW), a, nonneg)
+            self.lines.append(f"{n}h, {n}l = _dd_mul_fp{tail}({x.h}, {x.low}, {y.h})")
+            return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_FP), a, nonneg,
+                        RAW_FP if raw else Fraction(1))
+        self.lines.append(f"{n}h, {n}l = _dd_mul{tail}({x.h}, {x.low}, {y.h}, {y.low})")
+        return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_DW), a, nonneg,
+                    RAW_DW if raw else Fraction(1))
 
     def named(self, code: str) -> str:
         """A variable holding ``code`` (each expression computed once)."""
@@ -310,11 +331,12 @@ class FlatProgram:
             acc = f"{n}s{j}"
             qs.append(f"{n}q{j}")
         terms = [v.low for v in vals if v.low is not None] + qs
-        if len(terms) == 1:  # one 2Sum of two floats: exact and normalised already
+        lam = max(v.lam for v in vals)
+        if len(terms) == 1 and lam == 1:  # one 2Sum of two floats: exact, normalised
             return FVal(acc, terms[0], kmax, a, nonneg)
-        k = kmax + MARGIN * (len(terms) - 1) * (1 + len(qs))
+        k = kmax + MARGIN * (len(terms) - 1) * (lam + len(qs))
         if divisor:
-            g = self._divisor_guard(k, len(qs))
+            g = self._divisor_guard(k, lam + len(qs))
             self.guards.append(f"({self.named(a)}*{2.0**-g!r} < {acc})")
             self.positive.add(f"{n}h")
             self.lines.append(f"{n}h, {n}l = _fast_two_sum({acc}, {' + '.join(terms)})")
@@ -323,14 +345,14 @@ class FlatProgram:
         return FVal(f"{n}h", f"{n}l", k, a, nonneg)
 
     @staticmethod
-    def _divisor_guard(k: Fraction, nq: int) -> int:
-        """g for a divisor's guard A 2^-g < s.  The floating-point part t is at most
-        (1 + #q) u A (1 + small) (module docstring), A <= 1.001 A~ (the computed A~), so
-        g = 53 - ceil(log2((1 + #q) 1.0021)) makes |t| <= s/2 (1 + small): Fast2Sum(s, t)
+    def _divisor_guard(k: Fraction, nq: Fraction) -> int:
+        """g for a divisor's guard A 2^-g < s, ``nq`` = lam + #q.  The floating-point part
+        t is at most (lam + #q) u A (1 + small) (module docstring), A <= 1.001 A~ (the
+        computed A~), so g = 53 - ceil(log2((lam + #q) 1.0021)) makes |t| <= s/2 (1 + small): Fast2Sum(s, t)
         is exact, the divisor D_h = RN(s + t) >= 0.49 s > 0 and its error bound
         (constant of k) A~ < (constant) 2^g s stays far below DIV_ACC D_h (checked here),
         so the divisor needs no other test."""
-        ratio = (1 + nq) * Fraction(10021, 10000)
+        ratio = nq * Fraction(10021, 10000)
         g = 53 - math.ceil(math.log2(ratio))
         half = ratio * Fraction(2) ** (g - 53)  # |t| <= half * s
         if half > Fraction(51, 100):
@@ -416,6 +438,30 @@ def dd_program_in_range(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     RANGE_HI and RANGE_LO."""
     names, lines, z = _parts(name)
     return names, (*lines, "ok = pre & dec", f"return {z.h} + 0.0, ok")
+
+
+#: The unnormalised products (``raw``), as the double-word primitives of
+#: :func:`~modelavg_sym.codegen.rounding.helpers_source` without their last Fast2Sum.
+_RAW = '''
+
+def _dd_mul_fp_raw(xh, xl, y):
+    """DWTimesFP3 without its Fast2Sum: (c_h, c_l), |c_l| <= 2u |c_h| (1 + 2u)."""
+    ch, cl1 = _two_prod(xh, y)
+    return ch, _fma(xl, y, cl1)
+
+
+def _dd_mul_raw(xh, xl, yh, yl):
+    """DWTimesDW3 without its Fast2Sum: (c_h, c_l), |c_l| <= 3u |c_h| (1 + 3u)."""
+    ch, cl1 = _two_prod(xh, yh)
+    tl1 = _fma(xh, yl, xl*yl)
+    cl2 = _fma(xl, yh, tl1)
+    return ch, cl1 + cl2
+'''
+
+
+def helpers_source() -> str:
+    """The unnormalised double-word products (text, for the compiled loops' module)."""
+    return _RAW
 
 
 def element_source(name: str, decorator: str = "", bound: bool = False) -> str:

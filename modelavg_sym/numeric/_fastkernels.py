@@ -236,6 +236,22 @@ def _dd_div(xh, xl, yh, yl):
 
 
 @_jit
+def _dd_mul_fp_raw(xh, xl, y):
+    """DWTimesFP3 without its Fast2Sum: (c_h, c_l), |c_l| <= 2u |c_h| (1 + 2u)."""
+    ch, cl1 = _two_prod(xh, y)
+    return ch, _fma(xl, y, cl1)
+
+
+@_jit
+def _dd_mul_raw(xh, xl, yh, yl):
+    """DWTimesDW3 without its Fast2Sum: (c_h, c_l), |c_l| <= 3u |c_h| (1 + 3u)."""
+    ch, cl1 = _two_prod(xh, yh)
+    tl1 = _fma(xh, yl, xl*yl)
+    cl2 = _fma(xl, yh, tl1)
+    return ch, cl1 + cl2
+
+
+@_jit
 def cr_optimal_weight(s_L, s_G, Delta, c):
     """optimal_weight: double-double value and certified rounding; ok False -> evaluate exactly."""
     v1h, v1l = _two_prod(c, c)
@@ -446,7 +462,7 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v5s2, v5q2 = _two_sum(v5s1, v3h)
     v5h, v5l = _two_sum(v5s2, v3l + v5q0 + v5q1 + v5q2)
     v6h, v6l = _two_prod(a, a)
-    v7h, v7l = _dd_mul(v5h, v5l, v6h, v6l)
+    v7h, v7l = _dd_mul_raw(v5h, v5l, v6h, v6l)
     v8s0, v8q0 = _two_sum(s_L, -c)
     v9h, v9l = _dd_mul_fp(v8s0, v8q0, a)
     v10h, v10l = -2.0*v9h, -2.0*v9l
@@ -455,7 +471,7 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v11h, v11l = _two_sum(v11s1, v7l + v10l + v11q0 + v11q1)
     v12a = s_L + (s_G + s_L + abs(v4h) + v3h)*(v6h) + 2.0*((abs(a))*(s_L + abs(c)))
     ax = abs(v11h)
-    E = 3.697785493223493e-31*v12a
+    E = 4.437342591868191e-31*v12a
     dec = (abs(v11l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(a) & MAGNITUDE)
     m1 = _u64(_f2i(s_L))
@@ -506,7 +522,7 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v1h, v1l = _two_prod(c, c)
     v2h, v2l = _two_prod(s_G, s_L)
     v3h, v3l = _two_prod(Delta, Delta)
-    v4h, v4l = _dd_mul_fp(v3h, v3l, s_L)
+    v4h, v4l = _dd_mul_fp_raw(v3h, v3l, s_L)
     v5s0, v5q0 = _two_sum(-v1h, v2h)
     v5s1, v5q1 = _two_sum(v5s0, v4h)
     v5h, v5l = _two_sum(v5s1, -v1l + v2l + v4l + v5q0 + v5q1)
@@ -519,7 +535,7 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v9h, v9l, v9r = _dd_div(v5h, v5l, v7h, v7l)
     v10a = v1h + v2h + (s_L)*(v3h)
     ax = abs(v9h)
-    E = (2.2186712959340957e-31*v10a + ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
+    E = (2.711709361697228e-31*v10a + ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
     dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
