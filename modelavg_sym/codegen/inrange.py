@@ -348,10 +348,10 @@ class FlatProgram:
     def _divisor_guard(k: Fraction, nq: Fraction) -> int:
         """g for a divisor's guard A 2^-g < s, ``nq`` = lam + #q.  The floating-point part
         t is at most (lam + #q) u A (1 + small) (module docstring), A <= 1.001 A~ (the
-        computed A~), so g = 53 - ceil(log2((lam + #q) 1.0021)) makes |t| <= s/2 (1 + small): Fast2Sum(s, t)
-        is exact, the divisor D_h = RN(s + t) >= 0.49 s > 0 and its error bound
-        (constant of k) A~ < (constant) 2^g s stays far below DIV_ACC D_h (checked here),
-        so the divisor needs no other test."""
+        computed A~), so g = 53 - ceil(log2((lam + #q) 1.0021)) makes |t| <= s/2
+        (1 + small): Fast2Sum(s, t) is exact, the divisor D_h = RN(s + t) >= 0.49 s > 0
+        and its error bound (constant of k) A~ < (constant) 2^g s stays far below
+        DIV_ACC D_h (checked here), so the divisor needs no other test."""
         ratio = nq * Fraction(10021, 10000)
         g = 53 - math.ceil(math.log2(ratio))
         half = ratio * Fraction(2) ** (g - 53)  # |t| <= half * s
