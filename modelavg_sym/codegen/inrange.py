@@ -20,7 +20,9 @@ normalised double-words) are summed by a cascade of 2Sums, (s_j, q_j) = 2Sum(s_(
 exactly; the low parts l_i and the q_j are added in floating point (t, m terms) and
 joined by a last 2Sum, (z_h, z_l) = 2Sum(s, t), normalised: |z_l| <= u |z_h|.  Products are
 2Prod (two floats, exact), DWTimesFP3 and DWTimesDW3 (Joldes, Muller and Popescu, ACM TOMS
-44(2), 2017: relative errors 2u^2 and 4u^2, charged here as 4u^2 and 8u^2).
+44(2), 2017: relative errors 2u^2 and 4u^2, charged here as 4u^2 and 8u^2); a product that
+is a term of a sum skips their last Fast2Sum (exact, so the same error; its low part is
+then at most lam = 2.01 or 3.02 times u of its high part, :data:`RAW_FP`, :data:`RAW_DW`).
 
 **A priori bounds.**  Each value X carries a static coefficient k_X with
 |X - (x_h + x_l)| <= k_X u^2 A_X, where A_X is X's expression tree evaluated on the
@@ -28,9 +30,9 @@ absolute values of the inputs (|a| + |b| for a sum, |a| |b| for a product).  By 
 
 * a float input or 2Prod of two: k = 0 (exact);
 * sum of m = (low parts) + (q_j) floating-point terms: |h_i| <= (1 + 1.01u) A_i and
-  |l_i| <= u |h_i|, each |q_j| <= u (1 + u)^j sum |h_i|, so the rounding of t is at most
-  gamma_(m-1) sum |terms| <= (m - 1)(1 + #q) u^2 A_S (1 + small): k_S = max k_i +
-  1.01 (m - 1)(1 + #q);
+  |l_i| <= lam u |h_i|, each |q_j| <= u (1 + u)^j sum |h_i|, so the rounding of t is at
+  most gamma_(m-1) sum |terms| <= (m - 1)(lam + #q) u^2 A_S (1 + small): k_S = max k_i +
+  1.01 (m - 1)(lam + #q), lam the largest of the terms';
 * product: |XY - x~y~| <= e_X |Y| + |x~| e_Y, plus the operation's own error:
   k_XY = 1.01 (k_X + k_Y + 4) for a double-word times a float, + 8 for two double-words;
 * a power of two times X: exact, A scaled alike.
