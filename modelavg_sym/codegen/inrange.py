@@ -368,15 +368,18 @@ class FlatProgram:
         :class:`~modelavg_sym.codegen.rounding.Val` and the code of the bound E, the
         quotient bound of :mod:`~modelavg_sym.codegen.rounding` with the a priori errors
         of x and y: SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLACK DELTA |z_h|."""
+        if y.h not in self.positive:
+            raise AssertionError("a divisor must be a guarded sum (y_h > 0, 1/y_h > 0)")
         n = self.new()
         self.lines.append(f"{n}h, {n}l, {n}r = _dd_div({x.h}, {x.low or '0.0'}, {y.h}, "
                           f"{y.low or '0.0'})")
         slack2 = Fraction(SLACK_F) ** 2
-        prop = [*([f"{_constant(x.k, slack2)}*{self.named(x.A)}"] if x.k else []),
-                *([f"ax*({_constant(y.k, slack2)}*{self.named(y.A)})"] if y.k else [])]
-        e = f"({' + '.join(prop)})*abs({n}r) + " if prop else ""
         sd = _constant(Fraction(2**106) * Fraction(DELTA_F), Fraction(SLACK_F) / MARGIN)
-        return Val(f"{n}h", f"{n}l"), f"{e}{sd}*ax"
+        ey = f"{_constant(y.k, slack2)}*{self.named(y.A)}"
+        if not x.k:  # |z_h| (SLACK^2 e_y / y_h + SLACK DELTA)
+            return Val(f"{n}h", f"{n}l"), f"ax*(({ey})*{n}r + {sd})"
+        ex = f"{_constant(x.k, slack2)}*{self.named(x.A)}"
+        return Val(f"{n}h", f"{n}l"), f"({ex} + ax*({ey}))*{n}r + {sd}*ax"
 
 
 def _balanced(items: list[str], fn: str) -> str:

@@ -438,7 +438,7 @@ def cr_optimal_weight_in_range(s_L, s_G, Delta, c):
     v6h, v6l = _fast_two_sum(v6s2, v4l + v6q0 + v6q1 + v6q2)
     v8h, v8l, v8r = _dd_div(v3s0, v3q0, v6h, v6l)
     ax = abs(v8h)
-    E = (ax*(1.6023737137301802e-31*v7a))*abs(v8r) + 1.4199496293978212e-29*ax
+    E = ax*((1.6023737137301802e-31*v7a)*v8r + 1.4199496293978212e-29)
     dec = (abs(v8l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
@@ -535,7 +535,7 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v9h, v9l, v9r = _dd_div(v5h, v5l, v7h, v7l)
     v10a = v1h + v2h + (s_L)*(v3h)
     ax = abs(v9h)
-    E = (2.711709361697228e-31*v10a + ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
+    E = (2.711709361697228e-31*v10a + ax*(1.6023737137301802e-31*v8a))*v9r + 1.4199496293978212e-29*ax
     dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
@@ -563,7 +563,7 @@ def cr_interval_high_in_range(s_L, s_G, Delta, c):
     v7h, v7l = _fast_two_sum(v7s2, v5l + v7q0 + v7q1 + v7q2)
     v9h, v9l, v9r = _dd_div(v4h, v4l, v7h, v7l)
     ax = abs(v9h)
-    E = (ax*(1.6023737137301802e-31*v8a))*abs(v9r) + 1.4199496293978212e-29*ax
+    E = ax*((1.6023737137301802e-31*v8a)*v9r + 1.4199496293978212e-29)
     dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
