@@ -81,6 +81,7 @@ from modelavg_sym.codegen.rounding import (
     _relations,
     dd_form,
 )
+from modelavg_sym.symbols import c, s_G, s_L
 
 __all__ = ["MAGNITUDE", "RANGE_EXP", "RANGE_HI", "RANGE_LO", "dd_program_in_range",
            "element_source", "helpers_source", "range_check"]
@@ -182,12 +183,51 @@ class FVal:
     nonneg: bool = False
     #: |low| <= lam u |h| (1 + small): 1 when normalised, more for a raw product
     lam: Fraction = Fraction(1)
+    #: the exact value X with h = RN(X) (a float input, 2Prod, a power of two times
+    #: either), else None
+    src: sp.Expr | None = None
 
     def val(self) -> Val:
         """As :class:`~modelavg_sym.codegen.rounding.Val` (exact values only)."""
         if self.k:
             raise AssertionError(f"{self.h}: not exact")
         return Val(self.h, self.low)
+
+
+#: (big, small, certificate): for valid inputs big >= 0 and big^2 - small^2 equals the
+#: certificate, a sum of squares and nonnegative multiples of the Cauchy-Schwarz slack
+#: s_L s_G - c^2 (checked when the code is generated), so big >= |small|:
+#: s_L + s_G >= |2c| and s_L s_G >= c^2.
+LEMMAS: tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...] = (
+    (s_L + s_G, 2 * c, (s_L - s_G) ** 2 + 4 * (s_L * s_G - c**2)),
+    (s_L * s_G, c**2, (s_L * s_G - c**2) * (s_L * s_G + c**2)),
+)
+
+
+def _check_lemmas() -> None:
+    for big, small, cert in LEMMAS:
+        if sp.expand(big**2 - small**2 - cert) != 0:
+            raise AssertionError(f"lemma {big} >= |{small}|: wrong certificate")
+
+
+def _dominated(prefix: list[FVal], v: FVal) -> bool:
+    """Whether Fast2Sum(s, v_h) is exact, s the cascade's sum of the prefix's high parts:
+    every high part so far is >= 0 (so s only grows: RN(s + h) >= RN(s) = s), the first
+    one or two are RN of floats X_0 (+ X_1) and v_h = RN(V) with X_0 (+ X_1) >= |V| by a
+    lemma, so s >= RN(X_0 + X_1) >= RN(|V|) = |v_h| (rounding is monotone; for two
+    floats, s_1 = RN(X_0 + X_1))."""
+    if v.src is None or not all(p.nonneg for p in prefix):
+        return False
+    _check_lemmas()
+    for n in (1, 2):
+        head = prefix[:n]
+        if len(head) < n or any(p.src is None or (n == 2 and p.low is not None) for p in head):
+            continue
+        big = sp.expand(sum((p.src for p in head), sp.S.Zero))
+        for lbig, lsmall, _cert in LEMMAS:
+            if big == sp.expand(lbig) and sp.expand(v.src**2 - lsmall**2) == 0:
+                return True
+    return False
 
 
 def _magnitude(x: str, nonneg: bool) -> str:
@@ -234,11 +274,12 @@ class FlatProgram:
             return self.emit(defs[expr])
         if expr.is_Symbol:
             nonneg = bool(expr.is_nonnegative)
-            return FVal(expr.name, A=_magnitude(expr.name, nonneg), nonneg=nonneg)
+            return FVal(expr.name, A=_magnitude(expr.name, nonneg), nonneg=nonneg, src=expr)
         if expr.is_Integer:
             if abs(int(expr)) >= 2**53:
                 raise AssertionError(f"constant {expr} is not exact in float64")
-            return FVal(f"{float(expr)!r}", A=f"{float(abs(expr))!r}", nonneg=expr >= 0)
+            return FVal(f"{float(expr)!r}", A=f"{float(abs(expr))!r}", nonneg=expr >= 0,
+                        src=expr)
         if expr.is_Add:
             return self.sum([self.emit(t, raw=True) for t in expr.args])
         if expr.is_Mul:
@@ -273,17 +314,18 @@ class FlatProgram:
         """x k for k = +-2^m: exact."""
         if k == 1:
             return x
+        src = None if x.src is None else k * x.src
         if k == -1:  # a negation, printed in place
             return FVal(_neg(x.h), None if x.low is None else _neg(x.low), x.k, x.A,
-                        lam=x.lam)
+                        lam=x.lam, src=src)
         kf, n = f"{float(k)!r}", self.new()
         nonneg = x.nonneg and k > 0
         if x.low is None:  # a float: its own magnitude
             self.lines.append(f"{n}h = {kf}*{x.h}")
-            return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg)
+            return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg, src=src)
         a = f"{float(abs(k))!r}*({x.A})"
         self.lines.append(f"{n}h, {n}l = {kf}*{x.h}, {kf}*{x.low}")
-        return FVal(f"{n}h", f"{n}l", x.k, a, nonneg, x.lam)
+        return FVal(f"{n}h", f"{n}l", x.k, a, nonneg, x.lam, src)
 
     def mul(self, x: FVal, y: FVal, raw: bool = False) -> FVal:
         """x y: 2Prod of two floats (exact), else DWTimesFP3 or DWTimesDW3 of normalised
@@ -298,7 +340,8 @@ class FlatProgram:
             if x.k or y.k:
                 raise AssertionError("a float factor must be exact")
             self.lines.append(f"{n}h, {n}l = _two_prod({x.h}, {y.h})")
-            return FVal(f"{n}h", f"{n}l", Fraction(0), _magnitude(f"{n}h", nonneg), nonneg)
+            return FVal(f"{n}h", f"{n}l", Fraction(0), _magnitude(f"{n}h", nonneg), nonneg,
+                        src=x.src * y.src)
         a = f"({x.A})*({y.A})"
         if x.low is None or y.low is None:
             x, y = (x, y) if x.low is not None else (y, x)
@@ -320,7 +363,9 @@ class FlatProgram:
     def sum(self, vals: list[FVal], divisor: bool = False) -> FVal:
         """Sum2 on the high parts, the low parts added in floating point.  ``divisor``:
         joined by Fast2Sum under the guard A 2^-g < s (see :meth:`_divisor_guard`)."""
-        vals = sorted(vals, key=lambda v: v.low is not None)  # floats first
+        # nonnegative terms first (floats first among them), then the others: a term
+        # dominated by a prefix (:data:`LEMMAS`) is then added by Fast2Sum
+        vals = sorted(vals, key=lambda v: (not v.nonneg, v.low is not None))
         a = " + ".join(v.A for v in vals)
         nonneg = all(v.nonneg for v in vals)
         kmax = max(v.k for v in vals)
@@ -329,7 +374,8 @@ class FlatProgram:
         n = self.new()
         acc, qs = vals[0].h, []
         for j, v in enumerate(vals[1:]):
-            self.lines.append(f"{n}s{j}, {n}q{j} = _two_sum({acc}, {v.h})")
+            add = "_fast_two_sum" if _dominated(vals[:j + 1], v) else "_two_sum"
+            self.lines.append(f"{n}s{j}, {n}q{j} = {add}({acc}, {v.h})")
             acc = f"{n}s{j}"
             qs.append(f"{n}q{j}")
         terms = [v.low for v in vals if v.low is not None] + qs
