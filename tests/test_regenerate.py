@@ -538,3 +538,50 @@ def test_run_key_versions_match_importlib_metadata():
         except PackageNotFoundError:
             want.append(f"{d}=none")
     assert runcache._versions(dists) == want
+
+
+def test_warm_run_reads_a_blob_only_for_a_file_that_differs(generated, cache_dir, tmp_path,
+                                                            monkeypatch, capsys):
+    """A warm run compares each file with the recorded size and sha256: with every content
+    blob gone it still derives nothing while the files are current; an edit that keeps the
+    size is found (--check) and undone from the blob; a changed file whose blob is gone
+    makes the run build after all (not fail)."""
+    import shutil
+
+    from modelavg_sym.runtime.store import content_hash
+
+    cache = tmp_path / "cache"
+    shutil.copytree(cache_dir, cache)
+    out = tmp_path / "o"
+    args = ["regenerate", "--out", str(out), "--no-verify", "--quiet", "--cache-dir", str(cache)]
+    assert main(args) == 0
+    page = out / "derivations" / "two_estimator.md"
+    good = page.read_bytes()
+    edited = good.replace(b"## Results", b"## Resulzs", 1)
+    assert len(edited) == len(good) and edited != good
+    blob = cache / "blobs" / content_hash(good)
+    kept = blob.read_bytes()
+    shutil.rmtree(cache / "blobs")
+
+    def no_derivation(*_a, **_k):
+        raise AssertionError("re-derived although the recorded run serves")
+
+    with monkeypatch.context() as m:
+        m.setattr(build, "make_context", no_derivation)
+        assert main([*args, "--check"]) == 0  # current: no blob needed
+        page.write_bytes(edited)
+        blob.parent.mkdir()
+        blob.write_bytes(kept)  # only the edited file's blob
+        assert main([*args, "--check"]) == 1
+        captured = capsys.readouterr()
+        assert "stale    derivations/two_estimator.md" in captured.out
+        assert "-## Resulzs" in captured.out and "internal error" not in captured.err
+        assert main(args) == 0
+        assert page.read_bytes() == good
+        assert main([*args, "--check"]) == 0
+    blob.unlink()
+    page.write_bytes(edited)
+    assert main(args) == 0  # the blob is gone: built, the file rewritten
+    assert page.read_bytes() == good
+    assert _files(out) == _files(generated)
+    capsys.readouterr()

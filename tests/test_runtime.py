@@ -379,3 +379,51 @@ def test_one_home_for_pools_progress_and_atomic_writes() -> None:
         for needle in needles:
             assert needle not in text, (f, needle)
     assert atomic.__name__ and store.__name__  # the homes
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _reference_sources(root: Path) -> list[Path]:
+    """The package's sources as first defined: two ``rglob`` passes, then filtered."""
+    from modelavg_sym.runtime.sources import SUFFIXES
+
+    return sorted(p for pattern in SUFFIXES for p in root.rglob(pattern)
+                  if p.is_file() and not any(part == "__pycache__" or part.startswith(".")
+                                             for part in p.relative_to(root).parts))
+
+
+def _reference_hash(root: Path, exclude: tuple[str, ...]) -> str:
+    parts: list[str] = []
+    for p in _reference_sources(root):
+        rel = p.relative_to(root).as_posix()
+        if rel.split("/", 1)[0] not in exclude:
+            parts += [rel, p.read_text(encoding="utf-8").replace("\r\n", "\n")]
+    return stable_hash(*parts)
+
+
+def test_source_walk_and_hash_are_those_of_the_rglob_definition(tmp_path: Path) -> None:
+    """:func:`~modelavg_sym.runtime.sources.source_hash` (one scandir walk, binary reads)
+    lists and hashes what the two-``rglob`` definition did, so every cache key is kept:
+    path order by parts (``a/b.py`` before ``a-b.py``), symbolic links to files in and
+    to directories not followed, hidden and ``__pycache__`` entries out, CR and CRLF
+    read as newlines, ``exclude`` by top-level directory."""
+    from modelavg_sym.runtime import sources
+
+    root = tmp_path / "pkg"
+    for rel, data in {"a/b.py": b"x\r\ny\rz\r\r\n", "a-b.py": b"1\n", "a-b/c.py": b"2\n",
+                      "A.py": b"3\n", "x.PY": b"4\n", "real/f.toml": b"t = 1\n",
+                      ".hid/d.py": b"5\n", ".h.py": b"6\n", "__pycache__/e.py": b"7\n",
+                      "commands/g.py": "é = 1\n".encode(), "dir.py/h.py": b"8\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    (root / "link").symlink_to(root / "real", target_is_directory=True)
+    (root / "g.toml").symlink_to(root / "real" / "f.toml")
+    (root / "broken.py").symlink_to(root / "nowhere.py")
+    for d in (root, PACKAGE):
+        assert sources.package_sources(d) == _reference_sources(d)
+        for exclude in ((), sources.PRESENTATION):
+            assert sources.source_hash(exclude, d) == _reference_hash(d, exclude)
+    assert [p.relative_to(root).as_posix() for p in sources.package_sources(root)] == [
+        "A.py", "a/b.py", "a-b/c.py", "a-b.py", "commands/g.py", "dir.py/h.py", "g.toml",
+        "real/f.toml"]

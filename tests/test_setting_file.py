@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -416,3 +417,44 @@ def test_setting_monte_carlo_agrees_and_rejects_a_wrong_formula(tmp_path: Path) 
     # dropping the random-effects term E[Delta^2] from the MSE must be caught
     wrong = thm.claim.lhs.subs(sp.Symbol("sigma", positive=True), 0)
     assert montecarlo.check(thm, "ci", formula=wrong).status == "failed"
+
+
+def test_derive_writes_no_hypothesis_directory_into_the_working_directory(
+        tmp_path: Path) -> None:
+    """Run as the program in the user's directory, derive keeps hypothesis' storage (its
+    cached constants) under its own cache directory: no ``.hypothesis`` in the cwd."""
+    path = tmp_path / "correlated.toml"
+    path.write_text(CORRELATED)
+    cwd, cache = tmp_path / "cwd", tmp_path / "store"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    proc = subprocess.run([sys.executable, "-m", "modelavg_sym", "derive", str(path), "--out",
+                           "out", "--route", "rational", "--cache-dir", str(cache)],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr  # (1: this setting refutes a claim)
+    assert (cwd / "out").is_dir()
+    assert sorted(p.name for p in cwd.iterdir()) == ["out"]
+    assert (cache / "hypothesis").is_dir()  # hypothesis did store something, there
+
+
+def test_derive_in_process_restores_the_hypothesis_home(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """Run in-process (as the suite does), derive puts hypothesis' home directory back as
+    it was, so the process's other property tests keep theirs."""
+    from hypothesis import configuration
+
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    path = tmp_path / "correlated.toml"
+    path.write_text(CORRELATED)
+    name = "__hypothesis_home_directory"  # (hypothesis has no getter)
+    previous = getattr(configuration, name, None)
+    mine = tmp_path / "home"
+    configuration.set_hypothesis_home_dir(mine)
+    try:
+        rc = main(["derive", str(path), "--out", str(tmp_path / "out"), "--route", "rational",
+                   "--no-cache"])
+        assert rc in (0, 1)
+        assert configuration.storage_directory("x", intent_to_write=False).home_directory == mine
+    finally:
+        configuration.set_hypothesis_home_dir(previous)

@@ -41,15 +41,28 @@ MANIFEST = "reports/manifest.json"
 ROOTS: tuple[str, ...] = ("derivations", "reports")
 
 
+class CacheMiss(Exception):
+    """A recorded run's content blob is missing or does not match its digest: the run
+    cannot be served from the cache (``regenerate`` then builds the artifacts)."""
+
+
 @dataclass
 class Artifact:
-    """One generated file: where, by which function, from which inputs, and how."""
+    """One generated file: where, by which function, from which inputs, and how.
+
+    ``digest`` and ``size`` (the sha256 and length of the content) are known without the
+    content for an artifact of a recorded run (:func:`load_run`): the writer compares a
+    file with them and reads the content (the ``render`` of such an artifact loads and
+    checks its blob, raising :class:`CacheMiss`) only when the file differs.
+    """
 
     path: str
     generator: str
     input_hash: str
     render: Callable[[], bytes]
     _content: bytes | None = field(default=None, repr=False)
+    digest: str | None = None
+    size: int | None = None
 
     def content(self, cache_dir: Path | None = None, write_cache: bool = True) -> bytes:
         """The file's bytes, from the render cache when its inputs and the code are unchanged
@@ -84,7 +97,7 @@ def _render_source_hash() -> str:
 # the library versions are those of a previous run, its artifacts are the same bytes.  The
 # run record maps each path to the sha256 of its content (stored as a blob in the cache).
 
-_RUN_FORMAT = "1"
+_RUN_FORMAT = "2"  # 2: entries carry the content's size
 _VERSIONED = ("sympy", "numpy", "matplotlib", "mpmath", "hypothesis", "z3-solver", "lark")
 
 
@@ -164,7 +177,8 @@ def _run_store(cache_dir: Path) -> ContentStore:
 
 
 def store_run(cache_dir: Path, key: str, arts: list[Artifact], failed: list[str]) -> None:
-    """Record a run: each artifact's path, generator, input hash and content blob."""
+    """Record a run: each artifact's path, generator, input hash, content blob (named by
+    its sha256) and size."""
     blobs = _blob_store(cache_dir)
     entries = []
     for a in arts:
@@ -172,32 +186,45 @@ def store_run(cache_dir: Path, key: str, arts: list[Artifact], failed: list[str]
         bk = content_hash(data)
         blobs.put(bk, data, replace=False)
         entries.append({"path": a.path, "generator": a.generator, "input_hash": a.input_hash,
-                        "blob": bk})
+                        "blob": bk, "size": len(data)})
     _run_store(cache_dir).put(key, json.dumps({"artifacts": entries, "failed": failed}))
 
 
 def load_run(cache_dir: Path, key: str) -> tuple[list[Artifact], list[str]] | None:
-    """The artifacts (contents loaded, checked against their sha256) of a recorded run."""
-    blobs = _blob_store(cache_dir)
+    """The artifacts of a recorded run, or ``None`` when there is none (or its record is
+    malformed).  Each carries its content's ``digest`` and ``size``; the content itself is
+    read from the blob store, and checked against the digest, only when asked for
+    (:class:`CacheMiss` if the blob is gone or corrupt), so a run whose files are all
+    current reads no blob."""
     try:
         raw = _run_store(cache_dir).get(key)
         if raw is None:
             return None
         data = json.loads(raw.decode("utf-8"))
+        blobs = _blob_store(cache_dir)
         arts = []
         for e in data["artifacts"]:
-            content = blobs.get(e["blob"])
-            if content is None or content_hash(content) != e["blob"]:
+            digest, size = e["blob"], e["size"]
+            if not (isinstance(digest, str) and type(size) is int):
                 return None
+            blobs.path(digest)  # a valid key, or ValueError
             arts.append(Artifact(e["path"], e["generator"], e["input_hash"],
-                                 _no_render, content))
+                                 _blob_reader(blobs, digest), digest=digest, size=size))
         return arts, list(data["failed"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _no_render() -> bytes:  # pragma: no cover - contents of cached runs are preloaded
-    raise RuntimeError("cached artifact has no renderer")
+def _blob_reader(blobs: ContentStore, digest: str) -> Callable[[], bytes]:
+    """The content of blob ``digest``, checked against it (:class:`CacheMiss` if not)."""
+
+    def read() -> bytes:
+        data = blobs.get(digest)
+        if data is None or content_hash(data) != digest:
+            raise CacheMiss(f"run cache blob {digest} is missing or corrupt")
+        return data
+
+    return read
 
 
 # ----------------------------------------------------------------------- the project

@@ -13,17 +13,18 @@ edit" banner.  Any other file there is *unmanaged*: reported, never deleted.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelavg_sym.artifacts.runcache import MANIFEST, ROOTS, Artifact, is_excluded
 from modelavg_sym.runtime.atomic import is_temporary
+from modelavg_sym.runtime.store import content_hash
 from modelavg_sym.runtime.transaction import apply_changes, pending
 
 FIX_COMMAND = "modelavg-sym regenerate"
@@ -54,12 +55,12 @@ def existing_files(out_root: Path) -> list[str]:
     """Relative posix paths of every file under the owned roots (sorted)."""
     found: list[str] = []
     for root in ROOTS:
-        base = out_root / root
-        if not base.is_dir():
+        base = os.path.join(out_root, root)
+        if not os.path.isdir(base):
             continue
         for dirpath, _dirs, files in os.walk(base):
-            for f in files:
-                found.append((Path(dirpath) / f).relative_to(out_root).as_posix())
+            rel = root + dirpath[len(base):].replace(os.sep, "/") + "/"
+            found += [rel + f for f in files]
     return sorted(found)
 
 
@@ -86,25 +87,48 @@ def has_banner(path: Path) -> bool:
         return False
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
 def plan(arts: Sequence[Artifact], out_root: Path, cache_dir: Path | None = None,
          progress: Callable[[str], None] | None = None, write_cache: bool = True) -> Plan:
     """Compare fresh artifacts with the files under ``out_root`` (``write_cache=False``:
-    read the render cache but never write it)."""
+    read the render cache but never write it).
+
+    Each file is read once, and only when its size is the content's; an artifact of a
+    recorded run (its ``digest`` known) is compared by sha256 and its content read only
+    when the file is missing or differs (which may raise
+    :class:`~modelavg_sym.artifacts.runcache.CacheMiss`)."""
     p = Plan()
     wanted = {a.path for a in arts}
     for a in arts:
-        new = a.content(cache_dir, write_cache)
         if progress:
             progress(a.path)
-        target = out_root / a.path
-        if not target.is_file():
-            p.missing.append((a.path, new))
+        target = os.path.join(out_root, a.path)
+        try:
+            st = os.stat(target)
+        except (OSError, ValueError):
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            p.missing.append((a.path, a.content(cache_dir, write_cache)))
             continue
-        old = target.read_bytes()
-        if old == new:
+        # the file's bytes when its size is the content's (else it differs: read it only
+        # for the diff)
+        if a.digest is not None and a.size is not None:
+            old = _read(target) if st.st_size == a.size else None
+            if old is not None and content_hash(old) == a.digest:
+                p.unchanged.append(a.path)
+                continue
+            new = a.content(cache_dir, write_cache)
+        else:
+            new = a.content(cache_dir, write_cache)
+            old = _read(target) if st.st_size == len(new) else None
+        if old is not None and old == new:
             p.unchanged.append(a.path)
         else:
-            p.stale.append((a.path, old, new))
+            p.stale.append((a.path, _read(target) if old is None else old, new))
     ours = previous_manifest(out_root)
     p.interrupted = pending(out_root)
     for f in existing_files(out_root):
@@ -147,6 +171,8 @@ def _digest(b: bytes) -> str:
 def diff(path: str, old: bytes, new: bytes, max_lines: int = MAX_DIFF_LINES) -> str:
     """Unified diff (text files) or a one-line hash comparison (binary files)."""
     if Path(path).suffix in _TEXT_SUFFIXES:
+        import difflib  # (here: only a stale file's diff needs it)
+
         try:
             a = old.decode("utf-8").splitlines(keepends=True)
             b = new.decode("utf-8").splitlines(keepends=True)

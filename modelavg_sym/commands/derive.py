@@ -153,8 +153,8 @@ def run(args: argparse.Namespace) -> int:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         text = None  # load_setting reports it, located
-    store = ContentStore(Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
-                         ".json")
+    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    store = ContentStore(cache_dir, ".json")
     key = None
     if text is not None and not args.no_cache:
         key = stable_hash("derive-1", text, path.stem, package_hash(), args.profile,
@@ -162,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
         hit = store.get(key)
         if hit is not None:
             return _replay(json.loads(hit), args)
-    entry = _derive(args)
+    with hypothesis_home(cache_dir / "hypothesis"):
+        entry = _derive(args)
     if key is not None:
         store.put(key, json.dumps(entry, sort_keys=True))
     return _replay(entry, args)
@@ -189,6 +190,44 @@ def _replay(entry: dict[str, Any], args: argparse.Namespace) -> int:
     for line in entry["failures"]:
         print(line, file=sys.stderr)
     return int(entry["rc"])
+
+
+#: The variable that, unset, ``hypothesis_home`` sets (hypothesis reads it on first use).
+_HYPOTHESIS_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+@contextmanager
+def hypothesis_home(directory: Path) -> Iterator[None]:
+    """Hypothesis' storage (its ``.hypothesis`` directory: cached constants, charmaps) in
+    ``directory`` for the block, not in the current directory, which is the user's; as it
+    was after the block, so a caller that goes on in this process (the test suite) keeps
+    its own.  A ``HYPOTHESIS_STORAGE_DIRECTORY`` the user set is left to decide.
+
+    Hypothesis is not imported for this (it costs ~0.2 s, and a run of the symbolic or SMT
+    route alone never needs it): if it is loaded, its home directory is set and then
+    restored (``hypothesis.configuration.set_hypothesis_home_dir``); if not, the variable
+    is set for the block, and a hypothesis loaded meanwhile is reset afterwards to the
+    state of a fresh import (home directory unset: the variable or ``./.hypothesis``)."""
+    if os.environ.get(_HYPOTHESIS_ENV):
+        yield
+        return
+    conf = sys.modules.get("hypothesis.configuration")
+    if conf is not None:
+        previous = getattr(conf, "__hypothesis_home_directory", None)
+        conf.set_hypothesis_home_dir(directory)
+        try:
+            yield
+        finally:
+            conf.set_hypothesis_home_dir(previous)
+        return
+    os.environ[_HYPOTHESIS_ENV] = str(directory)
+    try:
+        yield
+    finally:
+        os.environ.pop(_HYPOTHESIS_ENV, None)
+        conf = sys.modules.get("hypothesis.configuration")
+        if conf is not None:
+            conf.set_hypothesis_home_dir(None)
 
 
 @contextmanager

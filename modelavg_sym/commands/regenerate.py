@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from modelavg_sym.runtime.progress import Progress
 from modelavg_sym.runtime.transaction import Lock
 
 
@@ -99,6 +98,8 @@ def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
     if quiet:
         yield None
         return
+    from modelavg_sym.runtime.progress import Progress
+
     with Progress("regenerate") as spinner:
         if spinner.active:
             yield spinner.note
@@ -120,15 +121,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.check:  # writes nothing: no lock needed
-        return _generate(args)
-    _root, out, cache = resolve_paths(args)
+    paths = resolve_paths(args)
+    _root, out, cache = paths
     _require_directory("--out", out)
     if cache is not None:
         _require_directory("--cache-dir" if args.cache_dir else "the cache directory", cache)
+    if args.check:  # writes nothing: no lock needed
+        return _generate(args, paths)
     out.mkdir(parents=True, exist_ok=True)
     with Lock(out):  # a second regenerate into the same tree is refused, not interleaved
-        return _generate(args)
+        return _generate(args, paths)
 
 
 def _build(args: argparse.Namespace, root: Path, out: Path, cache: Path | None, key: str | None,
@@ -157,12 +159,18 @@ def _build(args: argparse.Namespace, root: Path, out: Path, cache: Path | None, 
     return arts, failed, p
 
 
-def _generate(args: argparse.Namespace) -> int:
-    """Plan (and, without --check, apply) a run.  A run whose inputs are those of a recorded
-    run (:func:`~modelavg_sym.artifacts.runcache.run_key`: package sources, versions,
-    notation, options) is served from the run cache without loading the derivation engine
-    (no sympy import): a warm run costs start-up, hashing and comparing."""
-    from modelavg_sym.artifacts.runcache import load_run, notation_inputs_key, run_key
+def _generate(args: argparse.Namespace, paths: tuple[Path, Path, Path | None]) -> int:
+    """Plan (and, without --check, apply) a run into ``paths`` (:func:`resolve_paths`).  A
+    run whose inputs are those of a recorded run
+    (:func:`~modelavg_sym.artifacts.runcache.run_key`: package sources, versions, notation,
+    options) is served from the run cache without loading the derivation engine (no sympy
+    import): a warm run costs start-up, hashing and comparing."""
+    from modelavg_sym.artifacts.runcache import (
+        CacheMiss,
+        load_run,
+        notation_inputs_key,
+        run_key,
+    )
     from modelavg_sym.artifacts.writer import apply, check_report, plan
 
     if args.jobs is not None and args.jobs < 1:
@@ -170,20 +178,21 @@ def _generate(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("matplotlib") is None:
         raise ValueError("the figures need matplotlib: pip install 'modelavg-sym[figures]'")
     t0 = time.perf_counter()
-    root, out, cache = resolve_paths(args)
-    _require_directory("--out", out)
-    if cache is not None:
-        _require_directory("--cache-dir" if args.cache_dir else "the cache directory", cache)
+    root, out, cache = paths
     # --check writes nothing: the cache is read (hits are used) but never written.
     write_cache = not args.check
     key = (run_key(notation_inputs_key(args.notation, root / "pyproject.toml"), args.profile,
                    not args.no_verify, out) if cache else None)
     cached = load_run(cache, key) if cache and key else None
     with _progress(args.quiet) as progress:
+        p = None
         if cached is not None:  # nothing changed since a recorded run: reuse its bytes
             arts, failed = cached
-            p = plan(arts, out, None, progress)
-        else:
+            try:
+                p = plan(arts, out, None, progress)
+            except CacheMiss:  # a blob a changed file needs is gone: build after all
+                p = None
+        if p is None:
             arts, failed, p = _build(args, root, out, cache, key, progress, write_cache)
     secs = time.perf_counter() - t0
     if failed:
