@@ -110,6 +110,9 @@ def render(rows: list[Row], quick: bool, loads: tuple[str, str] = ("unknown", "u
         "",
         f"Load average at the start of the run: {loads[0]}; at the end: {loads[1]}.",
         "",
+        "Processes run with bytecode caching, as installed packages have it "
+        "(`PYTHONDONTWRITEBYTECODE` unset).",
+        "",
         f"Goals met: {met} of {len(goals)}.",
         "",
         "| target | measured | ratio | goal | met |",
@@ -160,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"python -m benchmarks: error: --out must be a file, not the directory {args.out}",
               file=sys.stderr)
         return 2
+    # every process runs as a user's does: with bytecode caching (pip compiles it at
+    # install, an editable install writes __pycache__ at first import); a
+    # PYTHONDONTWRITEBYTECODE inherited from a shell would compile the package from
+    # source in every fresh process, a cost no installed package has
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     rows: list[Row] = []
     load_start = load_average()
     for name, modname, flag in SCRIPTS:
