@@ -407,3 +407,39 @@ def test_bench_command_is_registered_and_finds_the_checkout():
     assert args.quick and args.only == "scalar"
     root = bench.project_root()
     assert root is not None and (root / "benchmarks" / "bench_kernels.py").is_file()
+
+
+@needs_numba
+@pytest.mark.parametrize("name", PUBLIC)
+def test_plain_arrays_path_is_the_general_one(name, monkeypatch):
+    """Float64 C-contiguous arrays of one shape (and floats) skip the general
+    preparation (``api._plain``); every other layout takes it: both give the same bits,
+    for 1-D and 2-D arrays, a float among arrays, a strided view, a Fortran-ordered
+    array, and arrays of different shapes broadcast together; a bad element raises the
+    same located error."""
+    args = [x.copy() for x in _points(64, seed=23)]  # _call drops the weight if unused
+    layouts = [
+        tuple(args),
+        tuple(x.reshape(8, 8) for x in args),
+        (*args[:-1], 0.0),  # cov a float
+        tuple(np.repeat(x, 2)[::2] for x in args),  # strided
+        tuple(np.asfortranarray(x.reshape(8, 8)) for x in args),
+        (*(x.reshape(8, 8) for x in args[:3]), args[3][:8],  # bias broadcast
+         args[4].reshape(8, 8)),
+    ]
+    for xs in layouts:
+        c.fallback_stats(reset=True)
+        fast = _call(name, xs)
+        with monkeypatch.context() as mp:
+            mp.setattr(c, "_plain", lambda xs: None)
+            general = _call(name, xs)
+        assert fast.tobytes() == general.tobytes() and fast.shape == general.shape
+    bad = [x.copy() for x in args]
+    bad[1][5] = np.nan  # var_local
+    with pytest.raises(InvalidParameterError) as fast_err:
+        _call(name, tuple(bad))
+    with monkeypatch.context() as mp:
+        mp.setattr(c, "_plain", lambda xs: None)
+        with pytest.raises(InvalidParameterError) as general_err:
+            _call(name, tuple(bad))
+    assert str(fast_err.value) == str(general_err.value) and "index (5,)" in str(fast_err.value)

@@ -97,6 +97,7 @@ _MAX = float(np.finfo(np.float64).max)
 #: numpy.float64 is a float subclass: the generated scalar functions take it as it is (NaN
 #: and inf fail there and go to the general path).
 _F64 = np.float64
+_F64_DTYPE = np.dtype(np.float64)
 
 _EXACT_INT = 2**53
 
@@ -228,6 +229,8 @@ def _call(name: str, xs: tuple[Any, ...]) -> FloatOrArray:
     numpy.float64 and ints themselves): scalars of any other kind, and any invalid scalar
     input, to :func:`_scalar_general` (exact; raises the precise error), arrays to the
     array paths."""
+    if type(xs[0]) is np.ndarray or type(xs[-1]) is np.ndarray:
+        return _vector(name, xs)
     if all(np.ndim(x) == 0 and not isinstance(x, (list, tuple)) for x in xs):
         return _scalar_general(name, xs)
     return _vector(name, xs)
@@ -337,32 +340,77 @@ def _vector(name: str, xs: tuple[Any, ...]) -> Any:
     """An array result (``beneficial_interval``: the pair of ends, from ``interval_high``)."""
     pair = name == "beneficial_interval"
     form = "interval_high" if pair else name
+    plain = _plain(xs)
+    if plain is not None:  # float64 arrays of one shape and floats: taken as they are
+        mod = _kernels(plain[2])
+        if mod is not None:
+            return _compiled(name, form, mod, *plain, pair)
     names = _names(form)
     arrs = [_as_array(n, x) for n, x in zip(names, xs, strict=True)]
     shape = _shape(names, arrs)
     size = math.prod(shape)
     mod = None if any(a.dtype == object for a in arrs) else _kernels(size)
     if mod is not None:  # compiled loops: value, validation and rounding in one pass
-        args: list[Any] = [_flat(a, shape, size) for a in arrs]
-        outs = tuple(np.empty(size, dtype=np.float64) for _ in range(2 if pair else 1))
-        bad = _run_chunks(getattr(mod, name if pair else form), args, outs)
-        _STATS["elements"] += size
-        _STATS["exact"] += bad
-        if bad:
-            for i in np.flatnonzero(np.isnan(outs[-1])):
-                vals = tuple(float(x if isinstance(x, float) else x[i]) for x in args)
-                v = _element(form, vals, tuple(int(k) for k in np.unravel_index(i, shape)))
-                if pair:
-                    outs[0][i], outs[1][i] = min(0.0, v) + 0.0, max(0.0, v) + 0.0
-                else:
-                    outs[0][i] = v
-        if pair:
-            return outs[0].reshape(shape), outs[1].reshape(shape)
-        return outs[0].reshape(shape)
+        return _compiled(name, form, mod, [_flat(a, shape, size) for a in arrs], shape,
+                         size, pair)
     out = _vector_other(form, names, arrs, shape, size)
     if pair:
         return np.minimum(0.0, out) + 0.0, np.maximum(0.0, out) + 0.0
     return out
+
+
+def _plain(xs: tuple[Any, ...]) -> tuple[list[Any], tuple[int, ...], int] | None:
+    """(the compiled loops' arguments, shape, size) when every argument is a float or a
+    C-contiguous float64 ``numpy.ndarray`` (not a subclass), the arrays all of one shape
+    with at least 2 elements: flat views and floats, with no conversion (a few attribute
+    reads instead of the general path's asarray, broadcast_shapes and copies); else
+    None."""
+    shape: tuple[int, ...] | None = None
+    out: list[Any] = []
+    for x in xs:
+        t = type(x)
+        if t is float:
+            out.append(x)
+            continue
+        if t is not np.ndarray or x.dtype is not _F64_DTYPE:
+            return None
+        if shape is None:
+            shape = x.shape
+        elif x.shape != shape:
+            return None
+        if x.ndim == 1:
+            if x.strides[0] != 8:
+                return None
+            out.append(x)
+        elif x.flags.c_contiguous:
+            out.append(x.reshape(-1))
+        else:
+            return None
+    if shape is None:
+        return None
+    size = out[0].size if type(out[0]) is np.ndarray else math.prod(shape)
+    return (out, shape, size) if size >= 2 else None
+
+
+def _compiled(name: str, form: str, mod: ModuleType, args: list[Any],
+              shape: tuple[int, ...], size: int, pair: bool) -> Any:
+    """The compiled loop of ``name`` over flat arguments; flagged elements evaluated
+    exactly (their errors say where)."""
+    outs = ((np.empty(size), np.empty(size)) if pair else (np.empty(size),))
+    bad = _run_chunks(getattr(mod, name if pair else form), args, outs)
+    _STATS["elements"] += size
+    _STATS["exact"] += bad
+    if bad:
+        for i in np.flatnonzero(np.isnan(outs[-1])):
+            vals = tuple(float(x if isinstance(x, float) else x[i]) for x in args)
+            v = _element(form, vals, tuple(int(k) for k in np.unravel_index(i, shape)))
+            if pair:
+                outs[0][i], outs[1][i] = min(0.0, v) + 0.0, max(0.0, v) + 0.0
+            else:
+                outs[0][i] = v
+    if pair:
+        return outs[0].reshape(shape), outs[1].reshape(shape)
+    return outs[0].reshape(shape)
 
 
 def _vector_other(name: str, names: tuple[str, ...], arrs: list[npt.NDArray[Any]],
@@ -403,8 +451,16 @@ def _vector_other(name: str, names: tuple[str, ...], arrs: list[npt.NDArray[Any]
 def threads(size: int) -> int:
     """Threads for a compiled call over ``size`` elements: one per :data:`THREAD_CHUNK`
     elements, at most ``$MODELAVG_SYM_THREADS`` (default: the CPU count, capped at 4)."""
-    cap = int(os.environ.get(THREADS_ENV, "0")) or min(4, os.cpu_count() or 1)
+    if size < 2 * THREAD_CHUNK:
+        return 1
+    cap = int(os.environ.get(THREADS_ENV, "0")) or min(4, _cpus())
     return max(1, min(cap, size // THREAD_CHUNK))
+
+
+@cache
+def _cpus() -> int:
+    """``os.cpu_count()``, read once (it reads sysfs: microseconds a call)."""
+    return os.cpu_count() or 1
 
 
 def _run_chunks(fn: Callable[..., int], args: list[Any],
