@@ -80,6 +80,7 @@ from modelavg_sym.codegen.rounding import (
     _neg,
     _relations,
     dd_form,
+    power_of_two,
 )
 from modelavg_sym.symbols import c, s_G, s_L
 
@@ -289,10 +290,7 @@ class FlatProgram:
             for j, v in enumerate(vals[1:]):
                 acc = self.mul(acc, v, raw=raw and j == len(vals) - 2)
             if coeff != 1:
-                k = int(coeff)
-                if coeff != k or abs(k) & (abs(k) - 1):
-                    raise AssertionError(f"coefficient {coeff} is not +-2^m")
-                acc = self.scale(acc, k)
+                acc = self.scale(acc, power_of_two(coeff))
             return acc
         if expr.is_Pow and expr.exp == 2:
             base = self.emit(expr.base)

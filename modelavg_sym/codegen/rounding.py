@@ -479,10 +479,7 @@ class DDProgram:
             for v in vals[1:]:
                 acc = self.mul(acc, v)
             if coeff != 1:
-                k = int(coeff)
-                if coeff != k or abs(k) & (abs(k) - 1):
-                    raise AssertionError(f"coefficient {coeff} is not +-2^m")
-                acc = self.scale(acc, k)
+                acc = self.scale(acc, power_of_two(coeff))
             return acc
         if expr.is_Pow and expr.exp.is_Integer and expr.exp > 1:
             base = self.emit(expr.base)
@@ -490,6 +487,15 @@ class DDProgram:
                 raise AssertionError(f"power {expr} not supported")
             return self.mul(base, base)
         raise AssertionError(f"cannot evaluate {expr} in double-double")
+
+
+def power_of_two(coeff: sp.Expr) -> int:
+    """``coeff`` as an int +-2^m (a scaling that is exact in floating point), else
+    AssertionError."""
+    k = int(coeff)
+    if coeff != k or abs(k) & (abs(k) - 1):
+        raise AssertionError(f"coefficient {coeff} is not +-2^m")
+    return k
 
 
 def _compare_exact(x: Val, y: Val) -> str:
