@@ -187,6 +187,9 @@ class FVal:
     #: the exact value X with h = RN(X) (a float input, 2Prod, a power of two times
     #: either), else None
     src: sp.Expr | None = None
+    #: A is the magnitude of h itself (an exact value: input, 2Prod, an exact product of
+    #: such; |X| <= |h| (1 + u)^2, within the margin)
+    own: bool = False
 
     def val(self) -> Val:
         """As :class:`~modelavg_sym.codegen.rounding.Val` (exact values only)."""
@@ -275,12 +278,13 @@ class FlatProgram:
             return self.emit(defs[expr])
         if expr.is_Symbol:
             nonneg = bool(expr.is_nonnegative)
-            return FVal(expr.name, A=_magnitude(expr.name, nonneg), nonneg=nonneg, src=expr)
+            return FVal(expr.name, A=_magnitude(expr.name, nonneg), nonneg=nonneg, src=expr,
+                        own=True)
         if expr.is_Integer:
             if abs(int(expr)) >= 2**53:
                 raise AssertionError(f"constant {expr} is not exact in float64")
             return FVal(f"{float(expr)!r}", A=f"{float(abs(expr))!r}", nonneg=expr >= 0,
-                        src=expr)
+                        src=expr, own=True)
         if expr.is_Add:
             return self.sum([self.emit(t, raw=True) for t in expr.args])
         if expr.is_Mul:
@@ -320,7 +324,8 @@ class FlatProgram:
         nonneg = x.nonneg and k > 0
         if x.low is None:  # a float: its own magnitude
             self.lines.append(f"{n}h = {kf}*{x.h}")
-            return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg, src=src)
+            return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg, src=src,
+                        own=True)
         a = f"{float(abs(k))!r}*({x.A})"
         self.lines.append(f"{n}h, {n}l = {kf}*{x.h}, {kf}*{x.low}")
         return FVal(f"{n}h", f"{n}l", x.k, a, nonneg, x.lam, src)
@@ -339,16 +344,17 @@ class FlatProgram:
                 raise AssertionError("a float factor must be exact")
             self.lines.append(f"{n}h, {n}l = _two_prod({x.h}, {y.h})")
             return FVal(f"{n}h", f"{n}l", Fraction(0), _magnitude(f"{n}h", nonneg), nonneg,
-                        src=x.src * y.src)
-        a = f"({x.A})*({y.A})"
+                        src=x.src * y.src, own=True)
+        own = x.own and y.own and not (x.k or y.k)  # then A = |c_h|: one product fewer
+        a = _magnitude(f"{n}h", nonneg) if own else f"({x.A})*({y.A})"
         if x.low is None or y.low is None:
             x, y = (x, y) if x.low is not None else (y, x)
             self.lines.append(f"{n}h, {n}l = _dd_mul_fp{tail}({x.h}, {x.low}, {y.h})")
             return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_FP), a, nonneg,
-                        RAW_FP if raw else Fraction(1))
+                        RAW_FP if raw else Fraction(1), own=own)
         self.lines.append(f"{n}h, {n}l = _dd_mul{tail}({x.h}, {x.low}, {y.h}, {y.low})")
         return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_DW), a, nonneg,
-                    RAW_DW if raw else Fraction(1))
+                    RAW_DW if raw else Fraction(1), own=own)
 
     def named(self, code: str) -> str:
         """A variable holding ``code`` (each expression computed once)."""

@@ -533,7 +533,7 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v8a = s_G + s_L + v3h + abs(v6h)
     v7h, v7l = _fast_two_sum(v7s2, v3l + v7q0 + v7q1 + v7q2)
     v9h, v9l, v9r = _dd_div(v5h, v5l, v7h, v7l)
-    v10a = v2h + (s_L)*(v3h) + v1h
+    v10a = v2h + v4h + v1h
     ax = abs(v9h)
     E = (2.711709361697228e-31*v10a + ax*(1.6023737137301802e-31*v8a))*v9r + 1.4199496293978212e-29*ax
     dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
