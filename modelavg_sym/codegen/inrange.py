@@ -23,6 +23,9 @@ joined by a last 2Sum, (z_h, z_l) = 2Sum(s, t), normalised: |z_l| <= u |z_h|.  P
 44(2), 2017: relative errors 2u^2 and 4u^2, charged here as 4u^2 and 8u^2); a product that
 is a term of a sum skips their last Fast2Sum (exact, so the same error; its low part is
 then at most lam = 2.01 or 3.02 times u of its high part, :data:`RAW_FP`, :data:`RAW_DW`).
+Nonnegative terms come first, and a term whose magnitude the cascade's sum so far is known
+to exceed (:data:`LEMMAS`: s_L + s_G >= |2c|, s_L s_G >= c^2 for valid inputs) is added
+by Fast2Sum instead of 2Sum (:func:`_dominated`).
 
 **A priori bounds.**  Each value X carries a static coefficient k_X with
 |X - (x_h + x_l)| <= k_X u^2 A_X, where A_X is X's expression tree evaluated on the
@@ -50,10 +53,9 @@ propagated through one correction step): SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLA
 |z_h|.
 
 **The decision** is the same test: [z - E, z + E] strictly between the midpoints around
-z_h; z_h = 0 is decided when E < 2^-954 (``_half_gap_below(max(ax, TINY))``, half the
-gap below, the smaller one): within the range
-a nonzero result is at least TINY = 2^-900 (:func:`range_check`).  Anything else is
-declined.  The range test is on the inputs' bits, unsigned, with a variance's raw bits
+z_h, with half the gap below z_h, the smaller one (``_half_gap_below``); z_h = 0 is
+decided when E < 2^-954 (``max(ax, TINY)``): within the range a nonzero result is at
+least TINY = 2^-900 (:func:`range_check`).  Anything else is declined.  The range test is on the inputs' bits, unsigned, with a variance's raw bits
 (sign included: a negative variance fails it, so it is also the sign test).
 
 The bounds assume valid inputs (variances >= 0: |s_L| is s_L in A); an element with
