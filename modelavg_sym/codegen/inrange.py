@@ -55,8 +55,9 @@ propagated through one correction step): SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLA
 **The decision** is the same test: [z - E, z + E] strictly between the midpoints around
 z_h, with half the gap below z_h, the smaller one (``_half_gap_below``); z_h = 0 is
 decided when E < 2^-954 (``max(ax, TINY)``): within the range a nonzero result is at
-least TINY = 2^-900 (:func:`range_check`).  Anything else is declined.  The range test is on the inputs' bits, unsigned, with a variance's raw bits
-(sign included: a negative variance fails it, so it is also the sign test).
+least TINY = 2^-900 (:func:`range_check`).  Anything else is declined.  The range test
+is on the inputs' bits, unsigned, with a variance's raw bits (sign included: a negative
+variance fails it, so it is also the sign test).
 
 The bounds assume valid inputs (variances >= 0: |s_L| is s_L in A); an element with
 invalid inputs is declined by the validity test whatever its bound.
