@@ -443,3 +443,16 @@ def test_plain_arrays_path_is_the_general_one(name, monkeypatch):
         with pytest.raises(InvalidParameterError) as general_err:
             _call(name, tuple(bad))
     assert str(fast_err.value) == str(general_err.value) and "index (5,)" in str(fast_err.value)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_zero_dimensional_arrays_are_scalars(name):
+    """0-d arrays, in any position, give the Python float (a pair for the interval) of
+    the scalar call, as the scalar path does."""
+    point = tuple(float(x[3]) for x in _points(8, seed=29))
+    want = _call(name, point)
+    for k in range(len(point)):
+        got = _call(name, tuple(np.array(x) if j == k else x for j, x in enumerate(point)))
+        assert type(got) is float and got == want
+    got = _call(name, tuple(np.array(x) for x in point))
+    assert type(got) is float and got == want

@@ -229,7 +229,8 @@ def _call(name: str, xs: tuple[Any, ...]) -> FloatOrArray:
     numpy.float64 and ints themselves): scalars of any other kind, and any invalid scalar
     input, to :func:`_scalar_general` (exact; raises the precise error), arrays to the
     array paths."""
-    if type(xs[0]) is np.ndarray or type(xs[-1]) is np.ndarray:
+    first = xs[0]
+    if type(first) is np.ndarray and first.ndim:  # (a 0-d array is a scalar: below)
         return _vector(name, xs)
     if all(np.ndim(x) == 0 and not isinstance(x, (list, tuple)) for x in xs):
         return _scalar_general(name, xs)
