@@ -24,7 +24,7 @@ joined by a last 2Sum, (z_h, z_l) = 2Sum(s, t), normalised: |z_l| <= u |z_h|.  P
 is a term of a sum skips their last Fast2Sum (exact, so the same error; its low part is
 then at most lam = 2.01 or 3.02 times u of its high part, :data:`RAW_FP`, :data:`RAW_DW`).
 Nonnegative terms come first, and a term whose magnitude the cascade's sum so far is known
-to exceed (:data:`LEMMAS`: s_L + s_G >= |2c|, s_L s_G >= c^2 for valid inputs) is added
+to exceed (:func:`_lemmas`: s_L + s_G >= |2c|, s_L s_G >= c^2 for valid inputs) is added
 by Fast2Sum instead of 2Sum (:func:`_dominated`).
 
 **A priori bounds.**  Each value X carries a static coefficient k_X with
@@ -176,9 +176,9 @@ def range_check(name: str) -> dict[str, int]:
 @dataclass(frozen=True)
 class FVal:
     """A value of the in-range program: ``h`` and ``low`` (None for a float) are variable
-    names or literals, normalised (|low| <= u |h|); |exact - (h + low)| <= k u^2 A, with
-    ``A`` the code of the expression tree on the inputs' magnitudes; ``nonneg``: h >= 0
-    for valid inputs (its A is then h itself)."""
+    names or literals, |low| <= lam u |h| (normalised: lam = 1);
+    |exact - (h + low)| <= k u^2 A, with ``A`` the code of the expression tree on the
+    inputs' magnitudes; ``nonneg``: h >= 0 for valid inputs."""
 
     h: str
     low: str | None = None
@@ -201,20 +201,21 @@ class FVal:
         return Val(self.h, self.low)
 
 
-#: (big, small, certificate): for valid inputs big >= 0 and big^2 - small^2 equals the
-#: certificate, a sum of squares and nonnegative multiples of the Cauchy-Schwarz slack
-#: s_L s_G - c^2 (checked when the code is generated), so big >= |small|:
-#: s_L + s_G >= |2c| and s_L s_G >= c^2.
-LEMMAS: tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...] = (
-    (s_L + s_G, 2 * c, (s_L - s_G) ** 2 + 4 * (s_L * s_G - c**2)),
-    (s_L * s_G, c**2, (s_L * s_G - c**2) * (s_L * s_G + c**2)),
-)
-
-
-def _check_lemmas() -> None:
-    for big, small, cert in LEMMAS:
+@cache
+def _lemmas() -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+    """(big, small, certificate) triples: for valid inputs big >= 0 and big^2 - small^2
+    equals the certificate, a sum of squares and nonnegative multiples of the
+    Cauchy-Schwarz slack (the relation c^2 <= s_L s_G of
+    :func:`~modelavg_sym.symbols.base_assumptions`), so big >= |small|: that relation
+    itself, and s_L + s_G >= |2c|.  The identities are checked here."""
+    (rel,) = _relations((s_L, s_G, c))
+    slack = rel.gts - rel.lts
+    out = ((s_L + s_G, 2 * c, (s_L - s_G) ** 2 + 4 * slack),
+           (rel.gts, rel.lts, slack * (rel.gts + rel.lts)))
+    for big, small, cert in out:
         if sp.expand(big**2 - small**2 - cert) != 0:
             raise AssertionError(f"lemma {big} >= |{small}|: wrong certificate")
+    return out
 
 
 def _dominated(prefix: list[FVal], v: FVal) -> bool:
@@ -225,13 +226,12 @@ def _dominated(prefix: list[FVal], v: FVal) -> bool:
     floats, s_1 = RN(X_0 + X_1))."""
     if v.src is None or not all(p.nonneg for p in prefix):
         return False
-    _check_lemmas()
     for n in (1, 2):
         head = prefix[:n]
         if len(head) < n or any(p.src is None or (n == 2 and p.low is not None) for p in head):
             continue
         big = sp.expand(sum((p.src for p in head), sp.S.Zero))
-        for lbig, lsmall, _cert in LEMMAS:
+        for lbig, lsmall, _cert in _lemmas():
             if big == sp.expand(lbig) and sp.expand(v.src**2 - lsmall**2) == 0:
                 return True
     return False
@@ -241,11 +241,15 @@ def _magnitude(x: str, nonneg: bool) -> str:
     return x if nonneg else f"abs({x})"
 
 
-def _constant(k: Fraction, extra: Fraction = Fraction(1)) -> str:
-    """k u^2 MARGIN extra, rounded up to four significant bits (a float literal)."""
-    x = k * U2 * MARGIN * extra
+def _round_up(x: Fraction) -> str:
+    """x > 0 rounded up to four significant bits (a float literal, exact)."""
     e = math.floor(math.log2(x)) - 3
     return repr(math.ldexp(math.ceil(x / Fraction(2) ** e), e))
+
+
+def _constant(k: Fraction, extra: Fraction = Fraction(1)) -> str:
+    """k u^2 MARGIN extra, rounded up (:func:`_round_up`)."""
+    return _round_up(k * U2 * MARGIN * extra)
 
 
 @dataclass
@@ -371,7 +375,7 @@ class FlatProgram:
         """Sum2 on the high parts, the low parts added in floating point.  ``divisor``:
         joined by Fast2Sum under the guard A 2^-g < s (see :meth:`_divisor_guard`)."""
         # nonnegative terms first (floats first among them), then the others: a term
-        # dominated by a prefix (:data:`LEMMAS`) is then added by Fast2Sum
+        # dominated by a prefix (:func:`_lemmas`) is then added by Fast2Sum
         vals = sorted(vals, key=lambda v: (not v.nonneg, v.low is not None))
         a = " + ".join(v.A for v in vals)
         nonneg = all(v.nonneg for v in vals)
@@ -426,8 +430,8 @@ class FlatProgram:
         n = self.new()
         self.lines.append(f"{n}h, {n}l, {n}r = _dd_div({x.h}, {x.low or '0.0'}, {y.h}, "
                           f"{y.low or '0.0'})")
-        slack2 = Fraction(SLACK_F) ** 2
-        sd = _constant(Fraction(2**106) * Fraction(DELTA_F), Fraction(SLACK_F) / MARGIN)
+        slack2 = SLACK_F**2
+        sd = _round_up(SLACK_F * DELTA_F)
         ey = f"{_constant(y.k, slack2)}*{self.named(y.A)}"
         if not x.k:  # |z_h| (SLACK^2 e_y / y_h + SLACK DELTA)
             return Val(f"{n}h", f"{n}l"), f"ax*(({ey})*{n}r + {sd})"

@@ -389,7 +389,7 @@ def _plain(xs: tuple[Any, ...]) -> tuple[list[Any], tuple[int, ...], int] | None
             return None
     if shape is None:
         return None
-    size = out[0].size if type(out[0]) is np.ndarray else math.prod(shape)
+    size = math.prod(shape)
     return (out, shape, size) if size >= 2 else None
 
 
