@@ -163,12 +163,12 @@ def test_ordinary_data_never_leaves_the_in_range_program(points):
 @example(1.0)
 @example(0.75)
 @example(float.fromhex("0x1.fffffffffffffp0"))
-def test_half_gap_below_is_the_smaller_half_gap(x):
-    """The in-range decision's half-gap (the gap below, halved) is the smaller half-gap
-    (``math.nextafter``), a quarter ulp at a power of two."""
+def test_gap_below_is_twice_the_smaller_half_gap(x):
+    """The in-range decision's gap (the gap below) is twice the smaller half-gap
+    (``math.nextafter``), half an ulp at a power of two."""
     from modelavg_sym.numeric import _fastkernels as fk
 
-    assert fk._half_gap_below(x) == _gap(x)
+    assert fk._gap_below(x) == 2 * _gap(x)
 
 
 # --------------------------------------------------------------------------- the bounds
@@ -294,10 +294,10 @@ def test_suite_catches_an_in_range_program_that_declines_too_much(tmp_path):
 @needs_numba
 def test_suite_catches_a_bound_too_small(tmp_path):
     """The bound property can fail: with mse's a priori constant 2^20 times too small."""
-    line = _line("mse", "E = ")
-    const = line.split("E = ")[1].split("*")[0]
+    line = _line("mse", "E2 = ")
+    const = line.split("E2 = ")[1].split("*")[0]
     small = repr(float(const) * 2.0**-20)
-    mod = _module(tmp_path, "small", [(f"E = {const}*", f"E = {small}*", "def bound_mse(")],
+    mod = _module(tmp_path, "small", [(f"E2 = {const}*", f"E2 = {small}*", "def bound_mse(")],
                   bounds=True)
 
     @settings(max_examples=CI_EXAMPLES, database=None, derandomize=True,

@@ -123,11 +123,11 @@ def _half_gap(ax):
 
 
 @_jit
-def _half_gap_below(ax):
-    """Half the gap between ax > 0 (a normal float64, not the least) and the float below
-    it, the smaller of its two gaps: as _half_gap, exactly (the difference of neighbours
-    is a power of two, the product by 0.5 exact)."""
-    return (ax - _i2f(_f2i(ax) - 1))*0.5
+def _gap_below(ax):
+    """The gap between ax > 0 (a normal float64, not the least) and the float below it,
+    the smaller of its two gaps: twice _half_gap, exactly (the difference of neighbours
+    is a power of two)."""
+    return ax - _i2f(_f2i(ax) - 1)
 
 
 @intrinsic

@@ -25,7 +25,8 @@ is a term of a sum skips their last Fast2Sum (exact, so the same error; its low 
 then at most lam = 2.01 or 3.02 times u of its high part, :data:`RAW_FP`, :data:`RAW_DW`).
 Nonnegative terms come first, and a term whose magnitude the cascade's sum so far is known
 to exceed (:func:`_lemmas`: s_L + s_G >= |2c|, s_L s_G >= c^2 for valid inputs) is added
-by Fast2Sum instead of 2Sum (:func:`_dominated`).
+by Fast2Sum instead of 2Sum (:func:`_dominated`); so is a nonnegative term to a sum of
+nonnegative ones, as Fast2Sum(max, min) (five operations instead of 2Sum's six).
 
 **A priori bounds.**  Each value X carries a static coefficient k_X with
 |X - (x_h + x_l)| <= k_X u^2 A_X, where A_X is X's expression tree evaluated on the
@@ -53,9 +54,12 @@ propagated through one correction step): SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLA
 |z_h|.
 
 **The decision** is the same test: [z - E, z + E] strictly between the midpoints around
-z_h, with half the gap below z_h, the smaller one (``_half_gap_below``); z_h = 0 is
-decided when E < 2^-954 (``max(ax, TINY)``): within the range a nonzero result is at
-least TINY = 2^-900 (:func:`range_check`).  Anything else is declined.  The range test
+z_h, with half the gap below z_h, the smaller one; it is evaluated doubled, as
+FMA(|z_l|, 2, E2) < the gap below (``_gap_below``, a power of two, so the rounded left
+side is below it only if the exact one is), with E2 = 2E from doubled constants (FMAs
+in a quotient's E2: fewer roundings than the bound's formula, all within the margin);
+z_h = 0 is decided when E < 2^-954 (``max(ax, TINY)``): within the range a nonzero
+result is at least TINY = 2^-900 (:func:`range_check`).  Anything else is declined.  The range test
 is on the inputs' bits, unsigned, with a variance's raw bits (sign included: a negative
 variance fails it, so it is also the sign test).
 
@@ -377,18 +381,29 @@ class FlatProgram:
         # nonnegative terms first (floats first among them), then the others: a term
         # dominated by a prefix (:func:`_lemmas`) is then added by Fast2Sum
         vals = sorted(vals, key=lambda v: (not v.nonneg, v.low is not None))
-        a = " + ".join(v.A for v in vals)
         nonneg = all(v.nonneg for v in vals)
         kmax = max(v.k for v in vals)
         if len(vals) == 1:
             return vals[0]
         n = self.new()
         acc, qs = vals[0].h, []
+        # A of a prefix of exact nonnegative terms (A_i = h_i) is the cascade's sum of
+        # their high parts: the same floating-point additions, the same value
+        a_head, a_rest = vals[0].A, [v.A for v in vals[1:]]
         for j, v in enumerate(vals[1:]):
-            add = "_fast_two_sum" if _dominated(vals[:j + 1], v) else "_two_sum"
-            self.lines.append(f"{n}s{j}, {n}q{j} = {add}({acc}, {v.h})")
+            if _dominated(vals[:j + 1], v):
+                self.lines.append(f"{n}s{j}, {n}q{j} = _fast_two_sum({acc}, {v.h})")
+            elif all(p.nonneg for p in vals[:j + 2]):
+                # two nonnegative numbers: Fast2Sum with the larger first is exact
+                self.lines.append(f"{n}s{j}, {n}q{j} = _fast_two_sum(max({acc}, {v.h}), "
+                                  f"min({acc}, {v.h}))")
+            else:
+                self.lines.append(f"{n}s{j}, {n}q{j} = _two_sum({acc}, {v.h})")
+            if all(p.nonneg and p.own and p.A == p.h for p in vals[:j + 2]):
+                a_head, a_rest = f"{n}s{j}", a_rest[1:]
             acc = f"{n}s{j}"
             qs.append(f"{n}q{j}")
+        a = " + ".join([a_head, *a_rest])
         terms = [v.low for v in vals if v.low is not None] + qs
         lam = max(v.lam for v in vals)
         if len(terms) == 1 and lam == 1:  # one 2Sum of two floats: exact, normalised
@@ -430,13 +445,14 @@ class FlatProgram:
         n = self.new()
         self.lines.append(f"{n}h, {n}l, {n}r = _dd_div({x.h}, {x.low or '0.0'}, {y.h}, "
                           f"{y.low or '0.0'})")
-        slack2 = SLACK_F**2
-        sd = _round_up(SLACK_F * DELTA_F)
+        slack2 = SLACK_F**2 * 2  # twice the bound (see _parts)
+        sd = _round_up(SLACK_F * DELTA_F * 2)
         ey = f"{_constant(y.k, slack2)}*{self.named(y.A)}"
         if not x.k:  # |z_h| (SLACK^2 e_y / y_h + SLACK DELTA)
-            return Val(f"{n}h", f"{n}l"), f"ax*(({ey})*{n}r + {sd})"
+            return Val(f"{n}h", f"{n}l"), f"ax*_fma({ey}, {n}r, {sd})"
+        # e_x / y_h + |z_h| (SLACK^2 e_y / y_h + SLACK DELTA)
         ex = f"{_constant(x.k, slack2)}*{self.named(x.A)}"
-        return Val(f"{n}h", f"{n}l"), f"({ex} + ax*({ey}))*{n}r + {sd}*ax"
+        return Val(f"{n}h", f"{n}l"), f"_fma(ax, _fma({ey}, {n}r, {sd}), ({ex})*{n}r)"
 
 
 def _balanced(items: list[str], fn: str) -> str:
@@ -461,7 +477,7 @@ def _parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...], Val]:
     if Q == 1:
         if num.low is None:
             raise AssertionError(f"{name}: expected a double-word result")
-        z, e = Val(num.h, num.low), (f"{_constant(num.k)}*{prog.named(num.A)}"
+        z, e = Val(num.h, num.low), (f"{_constant(num.k, Fraction(2))}*{prog.named(num.A)}"
                                      if num.k else "0.0")
     else:
         z, e = prog.div(num, prog.emit_divisor(Q))
@@ -471,10 +487,12 @@ def _parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...], Val]:
             valid.append(f"({d} > 0.0)")
     names = [s.name for s in args]
     mags = [f"m{k}" for k in range(len(names))]
-    lines = [*prog.lines, f"ax = abs({z.h})", f"E = {e}",
+    # E2 is twice the bound E: |z_l| + E < (the gap below)/2 as 2|z_l| + E2 < the gap
+    # (exact scalings by 2; one rounding fewer than adding E, so no less safe)
+    lines = [*prog.lines, f"ax = abs({z.h})", f"E2 = {e}",
              # an exact zero is decided when E < 2^-954: a nonzero result within the
              # range is at least TINY = 2^-900 (range_check)
-             f"dec = (abs({z.low}) + E < _half_gap_below(max(ax, TINY)))"]
+             f"dec = (_fma(abs({z.low}), 2.0, E2) < _gap_below(max(ax, TINY)))"]
     # |x|'s bits, unsigned; a variance's raw bits (a negative one, -0.0 included, is then
     # above RANGE_HI: the range test is also its sign test)
     lines += [f"{m} = _u64(_f2i({s.name}))" if s.is_nonnegative
@@ -537,7 +555,7 @@ def element_source(name: str, decorator: str = "", bound: bool = False) -> str:
            f'evaluate with cr_{name}."""')
     if bound:
         _names, lines, z = _parts(name)
-        lines = (*lines, f"return {z.h}, {z.low}, E, pre")
+        lines = (*lines, f"return {z.h}, {z.low}, E2*0.5, pre")
         head = f"def bound_{name}({', '.join(argnames)}):"
         doc = f'    """{name}: the in-range value, its error bound E and where it holds."""'
     body = [f"    {ln}" for ln in lines]

@@ -103,11 +103,11 @@ def _half_gap(ax):
 
 
 @_jit
-def _half_gap_below(ax):
-    """Half the gap between ax > 0 (a normal float64, not the least) and the float below
-    it, the smaller of its two gaps: as _half_gap, exactly (the difference of neighbours
-    is a power of two, the product by 0.5 exact)."""
-    return (ax - _i2f(_f2i(ax) - 1))*0.5
+def _gap_below(ax):
+    """The gap between ax > 0 (a normal float64, not the least) and the float below it,
+    the smaller of its two gaps: twice _half_gap, exactly (the difference of neighbours
+    is a power of two)."""
+    return ax - _i2f(_f2i(ax) - 1)
 
 
 @intrinsic
@@ -431,15 +431,15 @@ def cr_optimal_weight_in_range(s_L, s_G, Delta, c):
     v3s0, v3q0 = _two_sum(s_L, -c)
     v4h, v4l = _two_prod(Delta, Delta)
     v5h = -2.0*c
-    v6s0, v6q0 = _two_sum(s_G, s_L)
-    v6s1, v6q1 = _two_sum(v6s0, v4h)
+    v6s0, v6q0 = _fast_two_sum(max(s_G, s_L), min(s_G, s_L))
+    v6s1, v6q1 = _fast_two_sum(max(v6s0, v4h), min(v6s0, v4h))
     v6s2, v6q2 = _fast_two_sum(v6s1, v5h)
-    v7a = s_G + s_L + v4h + abs(v5h)
+    v7a = v6s1 + abs(v5h)
     v6h, v6l = _fast_two_sum(v6s2, v4l + v6q0 + v6q1 + v6q2)
     v8h, v8l, v8r = _dd_div(v3s0, v3q0, v6h, v6l)
     ax = abs(v8h)
-    E = ax*((1.6023737137301802e-31*v7a)*v8r + 1.4199496293978212e-29)
-    dec = (abs(v8l) + E < _half_gap_below(max(ax, TINY)))
+    E2 = ax*_fma(3.2047474274603605e-31*v7a, v8r, 2.8398992587956425e-29)
+    dec = (_fma(abs(v8l), 2.0, E2) < _gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
     m2 = _u64(_f2i(Delta) & MAGNITUDE)
@@ -457,8 +457,8 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v2h, v2l = _two_prod(s_G, s_L)
     v3h, v3l = _two_prod(Delta, Delta)
     v4h = -2.0*c
-    v5s0, v5q0 = _two_sum(s_G, s_L)
-    v5s1, v5q1 = _two_sum(v5s0, v3h)
+    v5s0, v5q0 = _fast_two_sum(max(s_G, s_L), min(s_G, s_L))
+    v5s1, v5q1 = _fast_two_sum(max(v5s0, v3h), min(v5s0, v3h))
     v5s2, v5q2 = _fast_two_sum(v5s1, v4h)
     v5h, v5l = _two_sum(v5s2, v3l + v5q0 + v5q1 + v5q2)
     v6h, v6l = _two_prod(a, a)
@@ -469,10 +469,10 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v11s0, v11q0 = _two_sum(s_L, v7h)
     v11s1, v11q1 = _two_sum(v11s0, v10h)
     v11h, v11l = _two_sum(v11s1, v7l + v10l + v11q0 + v11q1)
-    v12a = s_L + (s_G + s_L + v3h + abs(v4h))*(v6h) + 2.0*((abs(a))*(s_L + abs(c)))
+    v12a = s_L + (v5s1 + abs(v4h))*(v6h) + 2.0*((abs(a))*(s_L + abs(c)))
     ax = abs(v11h)
-    E = 4.437342591868191e-31*v12a
-    dec = (abs(v11l) + E < _half_gap_below(max(ax, TINY)))
+    E2 = 8.874685183736383e-31*v12a
+    dec = (_fma(abs(v11l), 2.0, E2) < _gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(a) & MAGNITUDE)
     m1 = _u64(_f2i(s_L))
     m2 = _u64(_f2i(s_G))
@@ -493,18 +493,18 @@ def cr_benefit_in_range(a, s_L, s_G, Delta, c):
     v4h, v4l = 2.0*v3s0, 2.0*v3q0
     v5h, v5l = _two_prod(Delta, Delta)
     v6h = -2.0*c
-    v7s0, v7q0 = _two_sum(s_G, s_L)
-    v7s1, v7q1 = _two_sum(v7s0, v5h)
+    v7s0, v7q0 = _fast_two_sum(max(s_G, s_L), min(s_G, s_L))
+    v7s1, v7q1 = _fast_two_sum(max(v7s0, v5h), min(v7s0, v5h))
     v7s2, v7q2 = _fast_two_sum(v7s1, v6h)
     v7h, v7l = _two_sum(v7s2, v5l + v7q0 + v7q1 + v7q2)
     v8h, v8l = _dd_mul_fp(v7h, v7l, a)
     v9s0, v9q0 = _two_sum(v4h, -v8h)
     v9h, v9l = _two_sum(v9s0, v4l + -v8l + v9q0)
     v10h, v10l = _dd_mul_fp(v9h, v9l, a)
-    v11a = (abs(a))*(2.0*(s_L + abs(c)) + (abs(a))*(s_G + s_L + v5h + abs(v6h)))
+    v11a = (abs(a))*(2.0*(s_L + abs(c)) + (abs(a))*(v7s1 + abs(v6h)))
     ax = abs(v10h)
-    E = 3.2047474274603605e-31*v11a
-    dec = (abs(v10l) + E < _half_gap_below(max(ax, TINY)))
+    E2 = 6.409494854920721e-31*v11a
+    dec = (_fma(abs(v10l), 2.0, E2) < _gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(a) & MAGNITUDE)
     m1 = _u64(_f2i(s_L))
     m2 = _u64(_f2i(s_G))
@@ -523,20 +523,20 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v2h, v2l = _two_prod(s_G, s_L)
     v3h, v3l = _two_prod(Delta, Delta)
     v4h, v4l = _dd_mul_fp_raw(v3h, v3l, s_L)
-    v5s0, v5q0 = _two_sum(v2h, v4h)
+    v5s0, v5q0 = _fast_two_sum(max(v2h, v4h), min(v2h, v4h))
     v5s1, v5q1 = _fast_two_sum(v5s0, -v1h)
     v5h, v5l = _two_sum(v5s1, v2l + v4l + -v1l + v5q0 + v5q1)
     v6h = -2.0*c
-    v7s0, v7q0 = _two_sum(s_G, s_L)
-    v7s1, v7q1 = _two_sum(v7s0, v3h)
+    v7s0, v7q0 = _fast_two_sum(max(s_G, s_L), min(s_G, s_L))
+    v7s1, v7q1 = _fast_two_sum(max(v7s0, v3h), min(v7s0, v3h))
     v7s2, v7q2 = _fast_two_sum(v7s1, v6h)
-    v8a = s_G + s_L + v3h + abs(v6h)
+    v8a = v7s1 + abs(v6h)
     v7h, v7l = _fast_two_sum(v7s2, v3l + v7q0 + v7q1 + v7q2)
     v9h, v9l, v9r = _dd_div(v5h, v5l, v7h, v7l)
-    v10a = v2h + v4h + v1h
+    v10a = v5s0 + v1h
     ax = abs(v9h)
-    E = (2.711709361697228e-31*v10a + ax*(1.6023737137301802e-31*v8a))*v9r + 1.4199496293978212e-29*ax
-    dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
+    E2 = _fma(ax, _fma(3.2047474274603605e-31*v8a, v9r, 2.8398992587956425e-29), (5.423418723394456e-31*v10a)*v9r)
+    dec = (_fma(abs(v9l), 2.0, E2) < _gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
     m2 = _u64(_f2i(Delta) & MAGNITUDE)
@@ -556,15 +556,15 @@ def cr_interval_high_in_range(s_L, s_G, Delta, c):
     v4h, v4l = 2.0*v3s0, 2.0*v3q0
     v5h, v5l = _two_prod(Delta, Delta)
     v6h = -2.0*c
-    v7s0, v7q0 = _two_sum(s_G, s_L)
-    v7s1, v7q1 = _two_sum(v7s0, v5h)
+    v7s0, v7q0 = _fast_two_sum(max(s_G, s_L), min(s_G, s_L))
+    v7s1, v7q1 = _fast_two_sum(max(v7s0, v5h), min(v7s0, v5h))
     v7s2, v7q2 = _fast_two_sum(v7s1, v6h)
-    v8a = s_G + s_L + v5h + abs(v6h)
+    v8a = v7s1 + abs(v6h)
     v7h, v7l = _fast_two_sum(v7s2, v5l + v7q0 + v7q1 + v7q2)
     v9h, v9l, v9r = _dd_div(v4h, v4l, v7h, v7l)
     ax = abs(v9h)
-    E = ax*((1.6023737137301802e-31*v8a)*v9r + 1.4199496293978212e-29)
-    dec = (abs(v9l) + E < _half_gap_below(max(ax, TINY)))
+    E2 = ax*_fma(3.2047474274603605e-31*v8a, v9r, 2.8398992587956425e-29)
+    dec = (_fma(abs(v9l), 2.0, E2) < _gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
     m2 = _u64(_f2i(Delta) & MAGNITUDE)
