@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import Row, fmt_s, goal_row, interleaved, python, row, timed_run
+from . import Row, fmt_s, goal_row, interleaved_samples, python, row, timed_run
 
 Arr = npt.NDArray[np.float64]
 
@@ -430,10 +430,14 @@ def bench_size(n: int, goal: float, anchor: str, repeats: int) -> list[Row]:
         if peers is not None:
             _same(f"numba {name}", peers[name](*args), want)
             fns["njit_parallel"] = lambda f=peers[name], a=args: f(*a)
-        med = interleaved(fns, repeats, _number(fns))
+        samples = interleaved_samples(fns, repeats, _number(fns))
+        med = {key: float(np.median(ts)) for key, ts in samples.items()}
         floor_kind = min((f for f in ("floor_np", "floor_nb") if f in med), key=med.__getitem__)
-        med["floor"] = med[floor_kind]
+        med["floor"], samples["floor"] = med[floor_kind], samples[floor_kind]
         ratio = med["api"] / med[anchor]
+        # the spread: api / anchor within each round (timed next to each other)
+        paired = np.array(samples["api"]) / np.array(samples[anchor])
+        q25, q75 = (float(q) for q in np.percentile(paired, [25, 75]))
         anchor_text = ("competent numpy" if anchor == "numpy" else
                        f"parallel floor ({k} thread{'s' if k > 1 else ''})")
         others = [f"{lab} {fmt_s(med[key])} ({med['api'] / med[key]:.2f}x)"
@@ -441,7 +445,9 @@ def bench_size(n: int, goal: float, anchor: str, repeats: int) -> list[Row]:
                                    ("numexpr", "numexpr"), ("njit_parallel",
                                                             "njit(parallel)"))
                   if key in med and key != anchor]
-        note = ("api vs the others: " + "; ".join(others) + f"; floor: the faster of "
+        note = (f"api / {'numpy' if anchor == 'numpy' else 'floor'} within a round: "
+                f"quartiles {q25:.2f}-{q75:.2f} over {repeats} rounds; "
+                "api vs the others: " + "; ".join(others) + f"; floor: the faster of "
                 f"numpy-blocked {fmt_s(med['floor_np'])}"
                 + (f" and numba {fmt_s(med['floor_nb'])}" if "floor_nb" in med else "")
                 + f", {len(args)} inputs + {outs} fresh output(s), {k} thread(s) from "
