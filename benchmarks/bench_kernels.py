@@ -25,6 +25,9 @@ bound left the rounding undecided, evaluated exactly (``api.fallback_stats``).
 
 Goals: n = 1e3 api <= 2x numpy; n = 1e5 api <= 1x numpy; n = 1e7 api <= 1.3x floor.  The
 baselines are checked to give the API's numbers (``np.allclose``) before being timed.
+At n = 1e7 a sample is one call of a few tens of milliseconds, so that size takes three
+times the rounds (:data:`FLOOR_ROUNDS`); each row's note gives the quartiles of api /
+anchor within a round, the run's own spread.
 
 A fresh process also measures the first large-array call (numba compile or cache load)
 with numba's cache as found and with an empty cache directory.
@@ -54,6 +57,8 @@ SIZES: tuple[tuple[int, float, str], ...] = (
 )
 #: Seconds of work per timing sample (the loop count per sample is chosen to reach it).
 SAMPLE_S = 0.02
+#: Rounds at the floor-anchored size, as a multiple of the others' (one call per sample).
+FLOOR_ROUNDS = 3
 #: Elements per block of the numpy floor (the block of the output stays in cache).
 BLOCK = 1 << 14
 #: Argument names of each function, in API order.
@@ -514,7 +519,7 @@ def run(quick: bool = False, repeats: int | None = None) -> list[Row]:
     repeats = repeats or (3 if quick else 7)
     rows: list[Row] = []
     for n, goal, anchor in SIZES:
-        rows += bench_size(n, goal, anchor, repeats)
+        rows += bench_size(n, goal, anchor, repeats * (FLOOR_ROUNDS if anchor == "floor" else 1))
     rows += first_call()
     return rows
 

@@ -276,8 +276,11 @@ class FlatProgram:
         """``expr``'s value; ``raw``: a double-word product left unnormalised (a term of a
         sum, which normalises)."""
         expr = sp.sympify(expr)
-        # only a product with a double-word factor has a raw form (2Prod is exact)
-        raw = raw and expr.is_Mul and not all(f.is_Symbol or f.is_Number for f in expr.args)
+        # only a product with a double-word factor has a raw form (2Prod is exact); a
+        # defined symbol (u_L, D) is a double-word
+        defs = _definitions(exact_sums=True)
+        raw = raw and expr.is_Mul and not all(
+            f.is_Number or (f.is_Symbol and f not in defs) for f in expr.args)
         key = (expr, raw)
         if key not in self.memo:
             self.memo[key] = self._emit(expr, raw)

@@ -464,7 +464,7 @@ def cr_mse_in_range(a, s_L, s_G, Delta, c):
     v6h, v6l = _two_prod(a, a)
     v7h, v7l = _dd_mul_raw(v5h, v5l, v6h, v6l)
     v8s0, v8q0 = _two_sum(s_L, -c)
-    v9h, v9l = _dd_mul_fp(v8s0, v8q0, a)
+    v9h, v9l = _dd_mul_fp_raw(v8s0, v8q0, a)
     v10h, v10l = -2.0*v9h, -2.0*v9l
     v11s0, v11q0 = _two_sum(s_L, v7h)
     v11s1, v11q1 = _two_sum(v11s0, v10h)
@@ -497,13 +497,13 @@ def cr_benefit_in_range(a, s_L, s_G, Delta, c):
     v7s1, v7q1 = _fast_two_sum(max(v7s0, v5h), min(v7s0, v5h))
     v7s2, v7q2 = _fast_two_sum(v7s1, v6h)
     v7h, v7l = _two_sum(v7s2, v5l + v7q0 + v7q1 + v7q2)
-    v8h, v8l = _dd_mul_fp(v7h, v7l, a)
+    v8h, v8l = _dd_mul_fp_raw(v7h, v7l, a)
     v9s0, v9q0 = _two_sum(v4h, -v8h)
     v9h, v9l = _two_sum(v9s0, v4l + -v8l + v9q0)
     v10h, v10l = _dd_mul_fp(v9h, v9l, a)
     v11a = (abs(a))*(2.0*(s_L + abs(c)) + (abs(a))*(v7s1 + abs(v6h)))
     ax = abs(v10h)
-    E2 = 6.409494854920721e-31*v11a
+    E2 = 6.902532920683853e-31*v11a
     dec = (_fma(abs(v10l), 2.0, E2) < _gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(a) & MAGNITUDE)
     m1 = _u64(_f2i(s_L))
