@@ -29,8 +29,9 @@ At n = 1e7 a sample is one call of a few tens of milliseconds, so that size take
 times the rounds (:data:`FLOOR_ROUNDS`); each row's note gives the quartiles of api /
 anchor within a round, the run's own spread.
 
-A fresh process also measures the first large-array call (numba compile or cache load)
-with numba's cache as found and with an empty cache directory.
+A fresh process also measures the first array call: n = 1e7 (numba compile or cache
+load) with numba's cache as found and with an empty cache directory, and a one-off
+n = 1e6 (the numpy path: loading numba would cost more, ``api._kernels``).
 """
 
 from __future__ import annotations
@@ -481,37 +482,44 @@ for label, args in (("arrays", (vl, vg, b, cv)), ("scalar cov", (vl, vg, b, 0.0)
         t0 = time.perf_counter()
         m.optimal_weight(*args)
         res[f"{label} {k}"] = time.perf_counter() - t0
+        if label == "arrays" and k == 0:
+            res["numba"] = "numba" in sys.modules
 res["sympy"] = "sympy" in sys.modules
 print(json.dumps(res))
 """
 
 
 def first_call() -> list[Row]:
-    """The first large-array call in a fresh process: numba's cache as found, and empty."""
-    n = 10**6
+    """The first array call in a fresh process: a large one (the compiled loops at once)
+    with numba's cache as found and with an empty one, and a one-off million elements
+    (the numpy path, numba not loaded: ``api._kernels``)."""
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="modelavg-numba-") as empty:
-        cases: list[tuple[str, dict[str, str]]] = [
-            ("numba cache as found", {}),
-            ("empty numba cache (NUMBA_CACHE_DIR=<new temp dir>)", {"NUMBA_CACHE_DIR": empty}),
+        cases: list[tuple[int, str, dict[str, str]]] = [
+            (10**7, "numba cache as found", {}),
+            (10**7, "empty numba cache (NUMBA_CACHE_DIR=<new temp dir>)",
+             {"NUMBA_CACHE_DIR": empty}),
+            (10**6, "numba cache as found", {}),
         ]
-        for label, env in cases:
+        for n, label, env in cases:
+            title = f"4. first array call, n={n:.0e}, fresh process, {label}"
             _, proc = timed_run([python(), "-c", _FIRST_CALL, str(n)], env=env)
             if proc.returncode != 0:
                 last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-                rows.append(row(f"4. first large-array call, fresh process, {label}",
-                                f"failed: {last}", None, "report", None))
+                rows.append(row(title, f"failed: {last}", None, "report", None))
                 continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             warm = min(r["arrays 1"], r["arrays 2"])
             warm_s = min(r["scalar cov 1"], r["scalar cov 2"])
+            path = "compiled loops (numba loaded)" if r["numba"] else "numpy (numba not loaded)"
             rows.append(row(
-                f"4. first large-array call, fresh process, {label}",
+                title,
                 f"{fmt_s(r['arrays 0'])} (then {fmt_s(warm)}); new argument layout "
                 f"(scalar cov): {fmt_s(r['scalar cov 0'])} (then {fmt_s(warm_s)})",
                 r["arrays 0"] / warm, "report", None,
-                f"optimal_weight on n={n:.0e} arrays; ratio: first call / warm call; "
-                f"import modelavg_sym {fmt_s(r['import'])}; sympy imported: {r['sympy']}"))
+                f"optimal_weight on n={n:.0e} arrays, first call by the {path}; ratio: first "
+                f"call / warm call; import modelavg_sym {fmt_s(r['import'])}; sympy "
+                f"imported: {r['sympy']}"))
     return rows
 
 

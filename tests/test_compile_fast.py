@@ -33,7 +33,7 @@ from modelavg_sym.errors import InvalidParameterError, UndefinedOptimumError
 from modelavg_sym.numeric import _generated as gen
 from modelavg_sym.symbols import base_assumptions
 
-N = 2 * c.FAST_MIN_SIZE + 3  # large enough for the compiled path, odd to catch tail bugs
+N = 2 * (1 << 15) + 3  # many blocks of the compiled loops, odd to catch tail bugs
 WEIGHTED = {"mse", "benefit"}
 
 needs_numba = pytest.mark.skipif(c.backend() != "numba", reason="numba (fast extra) missing")

@@ -720,15 +720,23 @@ def test_suite_catches_a_plain_float_evaluation(name, monkeypatch):
     print(name, "caught:", exc.value, f"{abs(got - want) / math.ulp(want):.0f} ulp")
 
 
-def test_small_arrays_load_numba_after_enough_numpy_work(monkeypatch):
-    """Below FAST_MIN_SIZE the numpy path serves until it has cost NUMBA_AFTER_S seconds
-    (then the compiled loops, when numba is installed)."""
+def test_arrays_load_numba_after_enough_numpy_work(monkeypatch):
+    """Before numba is loaded the numpy path serves while its time so far plus the call's
+    estimate stays below NUMBA_AFTER_S (then the compiled loops, when numba is
+    installed): a million elements in a fresh process take numpy, FAST_MIN_SIZE take the
+    compiled loops at once, and a million do after most of NUMBA_AFTER_S spent."""
     monkeypatch.setattr(api, "_NUMPY_SPENT", [0.0])
     monkeypatch.setattr(api, "_numba_loaded", lambda: False)
     assert api._kernels(1000) is None
+    assert api._kernels(10**6) is None
+    assert api.FAST_MIN_SIZE > 10**6
+    assert api._kernels(api.FAST_MIN_SIZE) is api._fast_module()
     x = np.linspace(0.5, 2.0, 1000)
     m.optimal_weight(x, 1.0, 0.1)
     assert 0.0 < api._NUMPY_SPENT[0] < api.NUMBA_AFTER_S
+    api._NUMPY_SPENT[0] = 0.9 * api.NUMBA_AFTER_S
+    assert api._kernels(1000) is None
+    assert api._kernels(10**6) is api._fast_module()
     api._NUMPY_SPENT[0] = api.NUMBA_AFTER_S
     assert api._kernels(1000) is api._fast_module()
 

@@ -20,10 +20,10 @@ only, never sympy.  The method (:mod:`modelavg_sym.codegen.rounding`):
   other (invalid input, an extreme magnitude, a bound that cannot decide, a result near a
   midpoint between two floats) is evaluated exactly by the scalar code.  With numba (the
   ``fast`` extra) this runs as one compiled loop per function with the validation inside
-  (threads for large arrays); without it, or for arrays below :data:`FAST_MIN_SIZE`
-  elements while numba is not loaded yet (loading it and its cached loops costs about a
-  second; done anyway once this path has cost :data:`NUMBA_AFTER_S`), as numpy array
-  arithmetic in blocks (same algorithm, Dekker's product instead of an FMA), and below
+  (threads for large arrays); without it, or while numba is not loaded yet (loading it
+  and its cached loops costs most of a second: done once this path has cost, or this
+  call would cost, :data:`NUMBA_AFTER_S` in the process, see :func:`_kernels`), as numpy
+  array arithmetic in blocks (same algorithm, Dekker's product instead of an FMA), and below
   :data:`EXACT_MAX_SIZE` elements exactly, element by element (cheaper than numpy's
   per-operation overhead).  :func:`fallback_stats` counts the elements the bound left
   undecided.
@@ -68,12 +68,16 @@ FloatOrArray = float | npt.NDArray[np.float64]
 #: Argument order of every compiled function (weight first when present).
 PARAM_ARGS: tuple[str, ...] = gen.API_ARGS["D"]
 
-#: Arrays with fewer elements use numpy arithmetic unless numba is already loaded.
-FAST_MIN_SIZE = 1 << 15
-#: Seconds of numpy double-double work after which small arrays load numba too (about
-#: the cost of loading it and its cached loops: a process of many small calls then pays
-#: at most about twice what it would have with the best choice made up front).
+#: Seconds of numpy double-double work after which arrays load numba (about the cost of
+#: importing it and loading its cached loops, 0.7-0.9 s here: a process then pays at most
+#: about twice what it would have with the best choice made up front, a ski-rental rule).
 NUMBA_AFTER_S = 1.0
+#: The numpy double-double path's cost per element, estimated (0.15-0.25 us measured on
+#: the shared 2-core machine); only used to choose a path before numba is loaded.
+NUMPY_S_PER_ELEMENT = 2e-7
+#: Arrays of this many elements take the compiled loops even in a process that has not
+#: loaded numba yet: their numpy evaluation alone would cost about :data:`NUMBA_AFTER_S`.
+FAST_MIN_SIZE = int(NUMBA_AFTER_S / NUMPY_S_PER_ELEMENT)
 #: Environment variable: ``numpy`` forces the numpy arithmetic for arrays.
 BACKEND_ENV = "MODELAVG_SYM_BACKEND"
 #: Without the compiled loops, arrays below this size are evaluated element by element
@@ -260,11 +264,13 @@ def _numba_loaded() -> bool:
 
 
 def _kernels(size: int) -> ModuleType | None:
-    """The compiled loops for an array of ``size`` elements: always from
-    :data:`FAST_MIN_SIZE` elements, below only once numba is loaded (importing it costs
-    more than numpy arithmetic on a small array) or once the numpy path has cost
-    :data:`NUMBA_AFTER_S` seconds in this process."""
-    if size >= FAST_MIN_SIZE or _numba_loaded() or _NUMPY_SPENT[0] >= NUMBA_AFTER_S:
+    """The compiled loops for an array of ``size`` elements once numba is loaded; before,
+    only when the numpy path's time so far in this process plus this call's estimate
+    (:data:`NUMPY_S_PER_ELEMENT` per element) reaches :data:`NUMBA_AFTER_S`, about the
+    cost of loading numba: a one-off call on a million elements takes the numpy path
+    (tenths of a second) rather than loading numba (most of a second), and from
+    :data:`FAST_MIN_SIZE` elements the compiled loops serve at once."""
+    if _numba_loaded() or _NUMPY_SPENT[0] + size * NUMPY_S_PER_ELEMENT >= NUMBA_AFTER_S:
         return _fast_module()
     return None
 
