@@ -14,19 +14,20 @@ bounded above (:func:`range_check` checks, for every form, that all of them stay
 [TINY, HUGE] = [2^-900, 2^900]): no operation underflows or overflows, 2Sum and 2Prod are
 exact, and one floating-point operation errs by at most u = 2^-53 relative.
 
-**Flat sums.**  A sum is evaluated in one pass (Ogita, Rump and Oishi's Sum2 on the
-high parts only): the high parts h_i of its terms (floats, or the leading parts of
-normalised double-words) are summed by a cascade of 2Sums, (s_j, q_j) = 2Sum(s_(j-1), h_j),
-exactly; the low parts l_i and the q_j are added in floating point (t, m terms) and
-joined by a last 2Sum, (z_h, z_l) = 2Sum(s, t), normalised: |z_l| <= u |z_h|.  Products are
-2Prod (two floats, exact), DWTimesFP3 and DWTimesDW3 (Joldes, Muller and Popescu, ACM TOMS
-44(2), 2017: relative errors 2u^2 and 4u^2, charged here as 4u^2 and 8u^2); a product that
-is a term of a sum skips their last Fast2Sum (exact, so the same error; its low part is
-then at most lam = 2.01 or 3.02 times u of its high part, :data:`RAW_FP`, :data:`RAW_DW`).
-Nonnegative terms come first, and a term whose magnitude the cascade's sum so far is known
-to exceed (:func:`_lemmas`: s_L + s_G >= |2c|, s_L s_G >= c^2 for valid inputs) is added
-by Fast2Sum instead of 2Sum (:func:`_dominated`); so is a nonnegative term to a sum of
-nonnegative ones, as Fast2Sum(max, min) (five operations instead of 2Sum's six).
+**Flat sums.** A sum is evaluated in one pass (Ogita, Rump and Oishi's Sum2 on the high
+parts only): the high parts h_i of its terms (floats, or the leading parts of normalised
+double-words) are summed by a cascade of 2Sums (or Fast2Sums, below), (s_j, q_j) =
+2Sum(s_(j-1), h_j), exactly; the low parts l_i and the q_j are added in floating point (t, m
+terms) and joined by a last 2Sum, (z_h, z_l) = 2Sum(s, t), normalised: |z_l| <= u |z_h|.
+Products are 2Prod (two floats, exact), DWTimesFP3 and DWTimesDW3 (Joldes, Muller and
+Popescu, ACM TOMS 44(2), 2017: relative errors 2u^2 and 4u^2, charged here as 4u^2 and
+8u^2); a product that is a term of a sum skips their last Fast2Sum (exact, so the same
+error; its low part is then at most lam = 2.01 or 3.02 times u of its high part,
+:data:`RAW_FP`, :data:`RAW_DW`). Nonnegative terms come first, and a term whose magnitude
+the cascade's sum so far is known to exceed (:func:`_lemmas`: s_L + s_G >= |2c|, s_L s_G >=
+c^2 for valid inputs) is added by Fast2Sum instead of 2Sum (:func:`_dominated`); so is a
+nonnegative term to a sum of nonnegative ones, as Fast2Sum(max, min) (five operations
+instead of 2Sum's six).
 
 **A priori bounds.**  Each value X carries a static coefficient k_X with
 |X - (x_h + x_l)| <= k_X u^2 A_X, where A_X is X's expression tree evaluated on the
@@ -440,9 +441,11 @@ class FlatProgram:
 
     def div(self, x: FVal, y: FVal) -> tuple[Val, str]:
         """x / y (y normalised, its guard emitted) as
-        :class:`~modelavg_sym.codegen.rounding.Val` and the code of the bound E, the
-        quotient bound of :mod:`~modelavg_sym.codegen.rounding` with the a priori errors
-        of x and y: SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLACK DELTA |z_h|."""
+        :class:`~modelavg_sym.codegen.rounding.Val` and the code of E2, twice the bound E:
+        the quotient bound of :mod:`~modelavg_sym.codegen.rounding` with the a priori
+        errors of x and y, SLACK^2 (e_x + |z_h| e_y) |1/y_h| + SLACK DELTA |z_h|, from
+        doubled constants, as e_x / y_h + |z_h| (e_y / y_h + SLACK DELTA) with FMAs (all
+        terms >= 0; no more roundings per term than that formula)."""
         if y.h not in self.positive:
             raise AssertionError("a divisor must be a guarded sum (y_h > 0, 1/y_h > 0)")
         n = self.new()
@@ -490,8 +493,8 @@ def _parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...], Val]:
             valid.append(f"({d} > 0.0)")
     names = [s.name for s in args]
     mags = [f"m{k}" for k in range(len(names))]
-    # E2 is twice the bound E: |z_l| + E < (the gap below)/2 as 2|z_l| + E2 < the gap
-    # (exact scalings by 2; one rounding fewer than adding E, so no less safe)
+    # E2 is twice the bound E: |z_l| + E < (the gap below)/2 as RN(2|z_l| + E2) < the gap
+    # (exactly twice RN(|z_l| + E), compared with an exact power of two: the same test)
     lines = [*prog.lines, f"ax = abs({z.h})", f"E2 = {e}",
              # an exact zero is decided when E < 2^-954: a nonzero result within the
              # range is at least TINY = 2^-900 (range_check)

@@ -68,16 +68,17 @@ FloatOrArray = float | npt.NDArray[np.float64]
 #: Argument order of every compiled function (weight first when present).
 PARAM_ARGS: tuple[str, ...] = gen.API_ARGS["D"]
 
-#: Seconds of numpy double-double work after which arrays load numba (about the cost of
-#: importing it and loading its cached loops, 0.7-0.9 s here: a process then pays at most
-#: about twice what it would have with the best choice made up front, a ski-rental rule).
+#: Seconds of numpy double-double work, spent so far plus the call's estimate, from which
+#: arrays load numba (about the cost of importing it and loading its cached loops,
+#: 0.7-0.9 s here: a process then pays at most about twice what it would have with the
+#: best choice made up front, a ski-rental rule; :func:`_kernels`).
 NUMBA_AFTER_S = 1.0
 #: The numpy double-double path's cost per element, estimated (0.15-0.25 us measured on
 #: the shared 2-core machine); only used to choose a path before numba is loaded.
 NUMPY_S_PER_ELEMENT = 2e-7
 #: Arrays of this many elements take the compiled loops even in a process that has not
 #: loaded numba yet: their numpy evaluation alone would cost about :data:`NUMBA_AFTER_S`.
-FAST_MIN_SIZE = int(NUMBA_AFTER_S / NUMPY_S_PER_ELEMENT)
+FAST_MIN_SIZE = math.ceil(NUMBA_AFTER_S / NUMPY_S_PER_ELEMENT)
 #: Environment variable: ``numpy`` forces the numpy arithmetic for arrays.
 BACKEND_ENV = "MODELAVG_SYM_BACKEND"
 #: Without the compiled loops, arrays below this size are evaluated element by element
@@ -270,7 +271,8 @@ def _kernels(size: int) -> ModuleType | None:
     cost of loading numba: a one-off call on a million elements takes the numpy path
     (tenths of a second) rather than loading numba (most of a second), and from
     :data:`FAST_MIN_SIZE` elements the compiled loops serve at once."""
-    if _numba_loaded() or _NUMPY_SPENT[0] + size * NUMPY_S_PER_ELEMENT >= NUMBA_AFTER_S:
+    if (size >= FAST_MIN_SIZE or _numba_loaded()
+            or _NUMPY_SPENT[0] + size * NUMPY_S_PER_ELEMENT >= NUMBA_AFTER_S):
         return _fast_module()
     return None
 
