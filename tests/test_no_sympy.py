@@ -43,3 +43,32 @@ def test_numeric_calls_never_import_sympy() -> None:
                if k != "modelavg_sym" and not k.startswith(ALLOWED_PREFIXES)]
     assert outside == [], f"numeric calls loaded symbolic modules: {outside}"
     assert loaded["sympy"] is False
+
+
+COMMANDS = """
+import contextlib, io, json, sys
+from modelavg_sym.cli import main
+codes = []
+for argv in (["simulate", "--local", "normal(0, 1)", "--n-local", "10", "--global",
+              "gamma(2, 1)", "--n-global", "100", "--node", "poisson(3)", "30",
+              "--include-local", "--uniform", "--reps", "2000", "--json"],
+             ["sweep", "--json"]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            codes.append(main(argv) or 0)
+        except SystemExit as exc:
+            codes.append(exc.code)
+print(json.dumps({"codes": codes, "sympy": "sympy" in sys.modules}))
+"""
+
+
+def test_simulate_and_sweep_never_import_sympy() -> None:
+    """``simulate`` and ``sweep`` run without the symbolic engine (issue 13 item 1): the
+    simulation's true moments are computed by linearity in exact rationals.  (Before, the
+    truth went through the sympy-based :mod:`modelavg_sym.algebra.moments` and both
+    commands loaded sympy.)"""
+    out = subprocess.run([sys.executable, "-c", COMMANDS], capture_output=True, text=True,
+                         check=True, timeout=300)
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded["codes"] == [0, 0], out.stderr[-2000:]
+    assert loaded["sympy"] is False

@@ -10,8 +10,9 @@ xbar_i and forms
 with S the other nodes (c = 0) or, with ``include_local``, all nodes (c != 0); with
 ``weighting="uniform"`` G is the plain mean of the node means instead.  The target
 is theta = the local distribution's true mean.  The true s_L, s_G, c and Delta
-(:class:`Truth`) are derived from the nodes' true moments by linearity
-(:mod:`modelavg_sym.algebra.moments`), with the exact node weights of G.
+(:class:`Truth`) are computed from the nodes' true moments by linearity, exactly in
+rationals (the rule of :mod:`modelavg_sym.algebra.moments` on numbers: this layer runs
+without sympy, as ``simulate`` and ``sweep`` must), with the exact node weights of G.
 
 The replications themselves run in :mod:`modelavg_sym.simulation.engine`; the estimates
 and their confidence intervals are in :mod:`modelavg_sym.simulation.stats`.
@@ -21,19 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import sympy as sp
 
-from modelavg_sym.algebra.moments import (
-    CovarianceTable,
-    RandomAffine,
-    covariance,
-    expectation,
-    variance,
-)
 from modelavg_sym.errors import InvalidParameterError
 from modelavg_sym.simulation.distributions import Distribution, as_distribution
 
@@ -128,12 +122,12 @@ class SimulationSetup:
         """Indices of the nodes pooled into the global model."""
         return tuple(range(0 if self.include_local else 1, len(self.nodes)))
 
-    def exact_weights(self) -> tuple[sp.Rational, ...]:
+    def exact_weights(self) -> tuple[Fraction, ...]:
         """Node weights of G, exactly: n_i / N (``size``) or 1 / |S| (``uniform``)."""
         if self.weighting == "uniform":
-            return tuple(sp.Rational(1, len(self.members)) for _ in self.members)
+            return tuple(Fraction(1, len(self.members)) for _ in self.members)
         total = sum(self.nodes[i].n for i in self.members)
-        return tuple(sp.Rational(self.nodes[i].n, total) for i in self.members)
+        return tuple(Fraction(self.nodes[i].n, total) for i in self.members)
 
     def global_weights(self) -> npt.NDArray[np.float64]:
         """Node weights of G as floats (the same numbers the truth is derived with)."""
@@ -143,24 +137,28 @@ class SimulationSetup:
         """theta, s_L, s_G, Delta and c, derived by linearity from the nodes' true moments.
 
         xbar_i = mu_i + e_i with Var(e_i) = v_i/n_i, independent; L = xbar_0 and
-        G = sum w_i xbar_i (:meth:`exact_weights`); then s_L = Var(L), s_G = Var(G), c = Cov(L, G),
-        Delta = E[G] - mu_0 (:mod:`modelavg_sym.algebra.moments`).
+        G = sum w_i xbar_i (:meth:`exact_weights`); then, by linearity (the rule of
+        :mod:`modelavg_sym.algebra.moments`, here on numbers: a quantity is its mean and its
+        coefficient on each e_i, and Cov(X, Y) = sum_i x_i y_i Var(e_i) for independent
+        e_i), s_L = Var(L), s_G = Var(G), c = Cov(L, G), Delta = E[G] - mu_0: exactly, in
+        rationals from the float moments' exact values, each rounded once at the end.
         """
-        table = CovarianceTable()
-        xbar = []
-        for i, node in enumerate(self.nodes):
-            table.set(f"e{i}", f"e{i}", node.dist.var / node.n)
-            xbar.append(RandomAffine.constant(node.dist.mean) + RandomAffine.noise(f"e{i}"))
-        loc = xbar[0]
-        glob = RandomAffine()
-        for w, i in zip(self.exact_weights(), self.members, strict=True):
-            glob = glob + xbar[i] * w
+        var_e = [Fraction(node.dist.var) / node.n for node in self.nodes]
+        mean = [Fraction(node.dist.mean) for node in self.nodes]
+        loc = {0: Fraction(1)}  # L = xbar_0: coefficient 1 on e_0
+        glob = dict(zip(self.members, self.exact_weights(), strict=True))
+
+        def cov(x: dict[int, Fraction], y: dict[int, Fraction]) -> Fraction:
+            return sum((x[i] * y[i] * var_e[i] for i in sorted(x.keys() & y.keys())),
+                       Fraction(0))
+
         theta = self.nodes[0].dist.mean
+        expect_g = sum((w * mean[i] for i, w in glob.items()), Fraction(0))
         return Truth(theta=theta,
-                     var_local=float(variance(loc, table)),
-                     var_global=float(variance(glob, table)),
-                     bias=float(expectation(glob)) - theta,
-                     cov=float(covariance(loc, glob, table)))
+                     var_local=float(cov(loc, loc)),
+                     var_global=float(cov(glob, glob)),
+                     bias=float(expect_g - mean[0]),
+                     cov=float(cov(loc, glob)))
 
     def draw(self, rng: np.random.Generator, reps: int
              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
