@@ -50,8 +50,12 @@ def interleaved(fns: Mapping[str, Callable[[], Any]], repeats: int, number: int 
                 ) -> dict[str, float]:
     """Median seconds per call of each function, timed in rotating order per repeat so
     that drifts in machine load hit all of them alike."""
-    return {n: statistics.median(ts) for n, ts in interleaved_samples(fns, repeats,
-                                                                       number).items()}
+    return medians(interleaved_samples(fns, repeats, number))
+
+
+def medians(samples: Mapping[str, list[float]]) -> dict[str, float]:
+    """The median of each function's samples (seconds per call)."""
+    return {n: statistics.median(ts) for n, ts in samples.items()}
 
 
 def interleaved_samples(fns: Mapping[str, Callable[[], Any]], repeats: int, number: int = 1

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import Row, fmt_s, goal_row, interleaved_samples, python, row, timed_run
+from . import Row, fmt_s, goal_row, interleaved_samples, medians, python, row, timed_run
 
 Arr = npt.NDArray[np.float64]
 
@@ -437,7 +437,7 @@ def bench_size(n: int, goal: float, anchor: str, repeats: int) -> list[Row]:
             _same(f"numba {name}", peers[name](*args), want)
             fns["njit_parallel"] = lambda f=peers[name], a=args: f(*a)
         samples = interleaved_samples(fns, repeats, _number(fns))
-        med = {key: float(np.median(ts)) for key, ts in samples.items()}
+        med = medians(samples)
         floor_kind = min((f for f in ("floor_np", "floor_nb") if f in med), key=med.__getitem__)
         med["floor"], samples["floor"] = med[floor_kind], samples[floor_kind]
         ratio = med["api"] / med[anchor]

@@ -403,7 +403,7 @@ class FlatProgram:
                                   f"min({acc}, {v.h}))")
             else:
                 self.lines.append(f"{n}s{j}, {n}q{j} = _two_sum({acc}, {v.h})")
-            if all(p.nonneg and p.own and p.A == p.h for p in vals[:j + 2]):
+            if all(p.nonneg and p.own for p in vals[:j + 2]):  # A = h
                 a_head, a_rest = f"{n}s{j}", a_rest[1:]
             acc = f"{n}s{j}"
             qs.append(f"{n}q{j}")
