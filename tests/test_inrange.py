@@ -318,3 +318,26 @@ def test_range_check_refuses_too_wide_a_range(monkeypatch):
     monkeypatch.setattr(inrange, "RANGE_EXP", 300)
     with pytest.raises(AssertionError, match="does not keep every value"):
         inrange.range_check("mse")
+
+
+def test_min_mse_program_form_is_the_derived_min_mse():
+    """The in-range program evaluates min_mse as (s_L M_G - c^2) / (s_L + M_G - 2c) with the
+    global MSE M_G = s_G + Delta^2 shared (R9): put back, the pair is MSE(a*) as R3
+    writes it (s_L - (s_L - c)^2 / D, typed here), and the other forms are left as they
+    were (no M_G)."""
+    import sympy as sp
+
+    from modelavg_sym.codegen.rounding import D_SYM
+    from modelavg_sym.symbols import Delta, c, s_G, s_L
+
+    P, Q, defs = inrange.program_form("min_mse")
+    M_G = inrange.M_G
+    assert sp.expand(P - (s_L * M_G - c**2)) == 0
+    assert Q == D_SYM and sp.expand(defs[D_SYM] - (s_L + M_G - 2 * c)) == 0
+    back = {M_G: s_G + Delta**2}
+    D = s_L + s_G + Delta**2 - 2 * c
+    r3 = s_L - (s_L - c) ** 2 / D
+    assert sp.simplify(P.subs(back) / defs[D_SYM].subs(back) - r3) == 0
+    for form in ("optimal_weight", "mse", "benefit", "interval_high"):
+        P, _Q, defs = inrange.program_form(form)
+        assert M_G not in defs and not P.has(M_G), form

@@ -29,6 +29,17 @@ c^2 for valid inputs) is added by Fast2Sum instead of 2Sum (:func:`_dominated`);
 nonnegative term to a sum of nonnegative ones, as Fast2Sum(max, min) (five operations
 instead of 2Sum's six).
 
+**Floors and unjoined sums.**  A value may carry a ``floor`` F, an exact expression with
+h >= RN(F) for valid inputs: an input or 2Prod is RN of itself; a sum of nonnegative
+terms that a product with a float or another sum takes as it is, (s, t) with no last 2Sum
+(|t| <= (lam + #q) u s (1 + small)), has s >= each h_i (the cascade only grows), so the
+first term's floor; a double-word with h >= F (F a float) times a float y >= 0 has
+c_h = RN(x_h y) >= RN(F y).  The dominance test uses floors: F_0 >= |V|, or F_0 + F_1 >=
+|V| for two floats.  This serves min_mse written with the global model's MSE M_G = s_G +
+Delta^2 (R9; :func:`program_form`): (s_L M_G - c^2) / (s_L + M_G - 2c), M_G summed once and
+shared; s_L M_G has floor s_G s_L >= c^2 and s_L + M_G has s_1 >= RN(s_L + s_G) >= |2c|,
+so both of its -c^2 and -2c are added by Fast2Sum.
+
 **A priori bounds.**  Each value X carries a static coefficient k_X with
 |X - (x_h + x_l)| <= k_X u^2 A_X, where A_X is X's expression tree evaluated on the
 absolute values of the inputs (|a| + |b| for a sum, |a| |b| for a product).  By induction:
@@ -39,7 +50,9 @@ absolute values of the inputs (|a| + |b| for a sum, |a| |b| for a product).  By 
   most gamma_(m-1) sum |terms| <= (m - 1)(lam + #q) u^2 A_S (1 + small): k_S = max k_i +
   1.01 (m - 1)(lam + #q), lam the largest of the terms';
 * product: |XY - x~y~| <= e_X |Y| + |x~| e_Y, plus the operation's own error:
-  k_XY = 1.01 (k_X + k_Y + 4) for a double-word times a float, + 8 for two double-words;
+  k_XY = 1.01 (k_X + k_Y + 2 (lam + 1)) for a double-word with |x_l| <= lam u |x_h|
+  times a float (+ 4 when normalised), 1.01 (k_X + k_Y + 8) for two double-words;
+* an unjoined sum: the same k as the sum (its join is exact), lam = 1.01 (lam + #q);
 * a power of two times X: exact, A scaled alike.
 
 At run time only A of a quotient's numerator and divisor (or of a polynomial result) is
@@ -90,10 +103,11 @@ from modelavg_sym.codegen.rounding import (
     dd_form,
     power_of_two,
 )
-from modelavg_sym.symbols import c, s_G, s_L
+from modelavg_sym.derive.core import two_estimator
+from modelavg_sym.symbols import Delta, c, s_G, s_L
 
-__all__ = ["MAGNITUDE", "RANGE_EXP", "RANGE_HI", "RANGE_LO", "dd_program_in_range",
-           "element_source", "helpers_source", "range_check"]
+__all__ = ["MAGNITUDE", "M_G", "RANGE_EXP", "RANGE_HI", "RANGE_LO", "dd_program_in_range",
+           "element_source", "helpers_source", "program_form", "range_check"]
 
 #: The input range of :func:`dd_program_in_range`: every input 0 or of magnitude within
 #: [2^-RANGE_EXP, 2^RANGE_EXP] (float32's normal range).
@@ -120,24 +134,52 @@ DW_TIMES_FP, DW_TIMES_DW = 4, 8
 RAW_FP, RAW_DW = Fraction(201, 100), Fraction(302, 100)
 
 
-def _bound(expr: sp.Expr) -> tuple[int, int]:
+#: The global model's MSE, MSE(1) = s_G + Delta^2 (R9, the derived ``mse_global``): a
+#: defined symbol of the in-range program where it saves operations (:func:`program_form`).
+M_G = sp.Symbol("M_G", nonnegative=True)
+
+
+@cache
+def program_form(name: str) -> tuple[sp.Expr, sp.Expr, dict[sp.Symbol, sp.Expr]]:
+    """(numerator, denominator, definitions) the in-range program of form ``name``
+    evaluates: :func:`~modelavg_sym.codegen.rounding.dd_form`'s pair, and the defined
+    symbols (u_L, u_G, D) as the double-double code sums them.  Where writing s_G as
+    M_G - Delta^2 (M_G the derived global MSE, ``mse_global``) gives a numerator with
+    fewer operations, it is used, and D is summed as s_L + M_G - 2c so that M_G is
+    shared: min_mse = (s_L M_G - c^2) / D, one product and one sum fewer."""
+    P, Q = dd_form(name)
+    defs = dict(_definitions(exact_sums=True))
+    mse_global = two_estimator()["mse_global"]
+    (s_g_of_m,) = sp.solve(sp.Eq(M_G, mse_global), s_G)
+    if s_g_of_m.has(s_L, c):  # M_G must not depend on the local model
+        raise AssertionError(f"mse_global is not s_G + (terms in Delta): {mse_global}")
+    P_m = sp.expand(P.subs(s_G, s_g_of_m))
+    if sp.count_ops(P_m) < sp.count_ops(P) and P.has(s_G):
+        d_m = sp.expand(defs[D_SYM].subs(s_G, s_g_of_m))
+        if d_m.has(s_G, Delta):
+            raise AssertionError(f"D does not reduce to s_L, M_G and c: {d_m}")
+        defs.update({D_SYM: d_m, M_G: mse_global})
+        P = P_m
+    return P, Q, defs
+
+
+def _bound(expr: sp.Expr, defs: dict[sp.Symbol, sp.Expr]) -> tuple[int, int]:
     """(degree, log2 of C) with |expr| <= C 2^(RANGE_EXP degree) for inputs within the range
     (each at most 2^RANGE_EXP >= 1), evaluated on the expression tree as the double-double
-    code computes it (u_L, u_G and D by their definitions)."""
-    defs = _definitions(exact_sums=True)
+    code computes it (the defined symbols ``defs`` by their definitions)."""
     if expr in defs:
-        return _bound(defs[expr])
+        return _bound(defs[expr], defs)
     if expr.is_Symbol:
         return 1, 0
     if expr.is_Integer:
         return 0, int(abs(expr)).bit_length()
-    parts = [_bound(a) for a in expr.args]
+    parts = [_bound(a, defs) for a in expr.args]
     if expr.is_Add:
         return max(d for d, _c in parts), max(c for _d, c in parts) + len(parts).bit_length()
     if expr.is_Mul:
         return sum(d for d, _c in parts), sum(c for _d, c in parts)
     if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        d, c = _bound(expr.base)
+        d, c = _bound(expr.base, defs)
         return d * int(expr.exp), c * int(expr.exp)
     raise AssertionError(f"no bound for {expr}")
 
@@ -157,15 +199,15 @@ def range_check(name: str) -> dict[str, int]:
     ``q_high``."""
     form = SPECS[name][0]
     args = forms()[form][1]
-    P, Q = dd_form(form)
+    P, Q, defs = program_form(form)
     grid = RANGE_EXP + 52
     rels = [rel.gts for rel in _relations(args)] + [rel.lts for rel in _relations(args)]
-    bounds = [_bound(e) for e in (P, Q, D_SYM, *rels)]
+    bounds = [_bound(e, defs) for e in (P, Q, D_SYM, *rels)]
     deg = max(d for d, _c in bounds)
     out = {"low": -grid * deg,
            "high": max(RANGE_EXP * d + c for d, c in bounds) + 1}
     if Q != 1:
-        (dp, cp), (dq, cq) = _bound(P), _bound(Q)
+        (dp, cp), (dq, cq) = _bound(P, defs), _bound(Q, defs)
         out["q_high"] = RANGE_EXP * dp + cp + 1 + grid * dq + 1
         out["q_low"] = -grid * dp - (RANGE_EXP * dq + cq + 1) - 1
     exp_tiny, exp_huge = -900, 900
@@ -198,6 +240,9 @@ class FVal:
     #: A is the magnitude of h itself (an exact value: input, 2Prod, an exact product of
     #: such; |X| <= |h| (1 + u)^2, within the margin)
     own: bool = False
+    #: an exact expression F >= 0 with h >= RN(F) for valid inputs (None: unknown); F a
+    #: float input (a symbol) means h >= F itself.  For an input or 2Prod, its ``src``.
+    floor: sp.Expr | None = None
 
     def val(self) -> Val:
         """As :class:`~modelavg_sym.codegen.rounding.Val` (exact values only)."""
@@ -225,17 +270,19 @@ def _lemmas() -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
 
 def _dominated(prefix: list[FVal], v: FVal) -> bool:
     """Whether Fast2Sum(s, v_h) is exact, s the cascade's sum of the prefix's high parts:
-    every high part so far is >= 0 (so s only grows: RN(s + h) >= RN(s) = s), the first
-    one or two are RN of floats X_0 (+ X_1) and v_h = RN(V) with X_0 (+ X_1) >= |V| by a
-    lemma, so s >= RN(X_0 + X_1) >= RN(|V|) = |v_h| (rounding is monotone; for two
-    floats, s_1 = RN(X_0 + X_1))."""
+    every high part so far is >= 0 (so s only grows: RN(s + h) >= RN(s) = s), v_h = RN(V)
+    and, by a lemma, X >= |V| for an X with s_j >= RN(X) (rounding is monotone, so
+    s >= RN(X) >= RN(|V|) = |v_h|): X = F_0, the first term's ``floor`` (h_0 >= RN(F_0)),
+    or X = F_0 + F_1 for two terms whose high parts are at least the floats F_0, F_1
+    (s_1 = RN(h_0 + h_1) >= RN(F_0 + F_1))."""
     if v.src is None or not all(p.nonneg for p in prefix):
         return False
     for n in (1, 2):
         head = prefix[:n]
-        if len(head) < n or any(p.src is None or (n == 2 and p.low is not None) for p in head):
+        if len(head) < n or any(p.floor is None or (n == 2 and not p.floor.is_Symbol)
+                                for p in head):
             continue
-        big = sp.expand(sum((p.src for p in head), sp.S.Zero))
+        big = sp.expand(sum((p.floor for p in head), sp.S.Zero))
         for lbig, lsmall, _cert in _lemmas():
             if big == sp.expand(lbig) and sp.expand(v.src**2 - lsmall**2) == 0:
                 return True
@@ -268,43 +315,53 @@ class FlatProgram:
     #: normalised values known positive where the guards hold (guarded divisors)
     positive: set[str] = field(default_factory=set)
     count: int = 0
+    #: the defined symbols and how they are summed (:func:`program_form`)
+    defs: dict[sp.Expr, sp.Expr] = field(
+        default_factory=lambda: dict(_definitions(exact_sums=True)))
 
     def new(self) -> str:
         self.count += 1
         return f"v{self.count}"
 
     def emit(self, expr: sp.Expr, raw: bool = False) -> FVal:
-        """``expr``'s value; ``raw``: a double-word product left unnormalised (a term of a
-        sum, which normalises)."""
+        """``expr``'s value; ``raw``: a double-word product, or a sum of nonnegative terms,
+        may be left unnormalised (for a consumer that takes one: a sum, which normalises,
+        or a product with a float, :meth:`mul`)."""
         expr = sp.sympify(expr)
-        # only a product with a double-word factor has a raw form (2Prod is exact); a
-        # defined symbol (u_L, D) is a double-word
-        defs = _definitions(exact_sums=True)
-        raw = raw and expr.is_Mul and not all(
-            f.is_Number or (f.is_Symbol and f not in defs) for f in expr.args)
+        full = self.defs.get(expr, expr)
+        if raw and full.is_Add:  # a sum has a raw form when its terms are nonnegative
+            raw = all(self.emit(t, raw=True).nonneg for t in full.args)
+        elif raw:
+            # only a product with a double-word factor has a raw form (2Prod is exact); a
+            # defined symbol (u_L, D) is a double-word
+            raw = full.is_Mul and not all(
+                f.is_Number or (f.is_Symbol and f not in self.defs) for f in full.args)
         key = (expr, raw)
         if key not in self.memo:
             self.memo[key] = self._emit(expr, raw)
         return self.memo[key]
 
     def _emit(self, expr: sp.Expr, raw: bool = False) -> FVal:
-        defs = _definitions(exact_sums=True)
-        if expr in defs:
-            return self.emit(defs[expr])
+        if expr in self.defs:
+            return self.emit(self.defs[expr], raw)
         if expr.is_Symbol:
             nonneg = bool(expr.is_nonnegative)
             return FVal(expr.name, A=_magnitude(expr.name, nonneg), nonneg=nonneg, src=expr,
-                        own=True)
+                        own=True, floor=expr if nonneg else None)
         if expr.is_Integer:
             if abs(int(expr)) >= 2**53:
                 raise AssertionError(f"constant {expr} is not exact in float64")
             return FVal(f"{float(expr)!r}", A=f"{float(abs(expr))!r}", nonneg=expr >= 0,
-                        src=expr, own=True)
+                        src=expr, own=True, floor=expr if expr >= 0 else None)
         if expr.is_Add:
-            return self.sum([self.emit(t, raw=True) for t in expr.args])
+            return self.sum([self.emit(t, raw=True) for t in expr.args], raw=raw)
         if expr.is_Mul:
             coeff, factors = expr.as_coeff_mul()
-            vals = sorted((self.emit(f) for f in factors), key=lambda v: v.low is not None)
+            # a float times one other factor: that one may be an unnormalised sum
+            floats = [f for f in factors if f.is_Symbol and f not in self.defs]
+            one_other = len(factors) == 2 and len(floats) == 1
+            vals = sorted((self.emit(f, raw=one_other and f not in floats) for f in factors),
+                          key=lambda v: v.low is not None)
             acc = vals[0]
             for j, v in enumerate(vals[1:]):
                 acc = self.mul(acc, v, raw=raw and j == len(vals) - 2)
@@ -319,7 +376,7 @@ class FlatProgram:
     def emit_divisor(self, expr: sp.Expr) -> FVal:
         """``expr`` as a divisor: a sum is joined under the divisor guard."""
         expr = sp.sympify(expr)
-        full = _definitions(exact_sums=True).get(expr, expr)
+        full = self.defs.get(expr, expr)
         key, key_full = (expr, False), (full, False)
         if key in self.memo or not full.is_Add:
             return self.emit(expr)
@@ -337,20 +394,28 @@ class FlatProgram:
                         lam=x.lam, src=src)
         kf, n = f"{float(k)!r}", self.new()
         nonneg = x.nonneg and k > 0
+        floor = None if x.floor is None or k < 0 else k * x.floor  # exact scaling
         if x.low is None:  # a float: its own magnitude
             self.lines.append(f"{n}h = {kf}*{x.h}")
             return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg, src=src,
-                        own=True)
+                        own=True, floor=floor)
         a = f"{float(abs(k))!r}*({x.A})"
         self.lines.append(f"{n}h, {n}l = {kf}*{x.h}, {kf}*{x.low}")
-        return FVal(f"{n}h", f"{n}l", x.k, a, nonneg, x.lam, src)
+        return FVal(f"{n}h", f"{n}l", x.k, a, nonneg, x.lam, src, floor=floor)
 
     def mul(self, x: FVal, y: FVal, raw: bool = False) -> FVal:
         """x y: 2Prod of two floats (exact), else DWTimesFP3 or DWTimesDW3 of normalised
         factors; ``raw``: without their last Fast2Sum (an exact renormalisation, so the
-        same error), (c_h, c_l) with |c_l| <= 2u |c_h| (resp. 3u) (1 + small)."""
-        if x.lam != 1 or y.lam != 1:
-            raise AssertionError("a factor must be normalised")
+        same error), (c_h, c_l) with |c_l| <= 2u |c_h| (resp. 3u) (1 + small).
+
+        A double-word times a float may be unnormalised, |x_l| <= lam u |x_h|: its one
+        rounding, c_l = RN(x_l y + e(x_h y)), errs by at most (lam + 1) u^2 |x_h y|
+        (1 + small) (2u^2 when normalised, the published bound), charged twice as
+        2 (lam + 1) u^2, and |c_l| <= (lam + 1) u |c_h| (1 + small).  With y >= 0 a float
+        and h_x >= F (a float ``floor``), c_h = RN(x_h y) >= RN(F y): the product's
+        floor."""
+        if x.low is not None and y.low is not None and (x.lam != 1 or y.lam != 1):
+            raise AssertionError("a factor of two double-words must be normalised")
         n = self.new()
         tail = "_raw" if raw else ""
         nonneg = (x == y) or (x.nonneg and y.nonneg)
@@ -359,14 +424,23 @@ class FlatProgram:
                 raise AssertionError("a float factor must be exact")
             self.lines.append(f"{n}h, {n}l = _two_prod({x.h}, {y.h})")
             return FVal(f"{n}h", f"{n}l", Fraction(0), _magnitude(f"{n}h", nonneg), nonneg,
-                        src=x.src * y.src, own=True)
-        own = x.own and y.own and not (x.k or y.k)  # then A = |c_h|: one product fewer
-        a = _magnitude(f"{n}h", nonneg) if own else f"({x.A})*({y.A})"
+                        src=x.src * y.src, own=True,
+                        floor=x.src * y.src if nonneg else None)
+        own = x.own and y.own and not (x.k or y.k)
+        # A = |c_h| when each factor's A is its own high part's magnitude: then A's one
+        # product is the same rounding as c_h = RN(x_h y_h) (one product fewer)
+        same = all(v.A == _magnitude(v.h, v.nonneg) for v in (x, y))
+        a = _magnitude(f"{n}h", nonneg) if same else f"({x.A})*({y.A})"
         if x.low is None or y.low is None:
             x, y = (x, y) if x.low is not None else (y, x)
             self.lines.append(f"{n}h, {n}l = _dd_mul_fp{tail}({x.h}, {x.low}, {y.h})")
-            return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_FP), a, nonneg,
-                        RAW_FP if raw else Fraction(1), own=own)
+            floor = None
+            if raw and x.floor is not None and x.floor.is_Symbol and y.nonneg \
+                    and y.src is not None and y.src.is_Symbol:
+                floor = x.floor * y.src
+            lam_out = RAW_FP if x.lam == 1 else MARGIN * (x.lam + 1)
+            return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + 2 * (x.lam + 1)), a, nonneg,
+                        lam_out if raw else Fraction(1), own=own, floor=floor)
         self.lines.append(f"{n}h, {n}l = _dd_mul{tail}({x.h}, {x.low}, {y.h}, {y.low})")
         return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_DW), a, nonneg,
                     RAW_DW if raw else Fraction(1), own=own)
@@ -379,9 +453,12 @@ class FlatProgram:
             self.names[code] = f"{n}a"
         return self.names[code]
 
-    def sum(self, vals: list[FVal], divisor: bool = False) -> FVal:
+    def sum(self, vals: list[FVal], divisor: bool = False, raw: bool = False) -> FVal:
         """Sum2 on the high parts, the low parts added in floating point.  ``divisor``:
-        joined by Fast2Sum under the guard A 2^-g < s (see :meth:`_divisor_guard`)."""
+        joined by Fast2Sum under the guard A 2^-g < s (see :meth:`_divisor_guard`).
+        ``raw`` (nonnegative terms only): (s, t) left unjoined.  Then s >= each h_i
+        (a cascade of nonnegative terms only grows), so s >= RN(F_0) (the first term's
+        floor), and |t| <= (lam + #q) u s (1 + small) (as a divisor's t below)."""
         # nonnegative terms first (floats first among them), then the others: a term
         # dominated by a prefix (:func:`_lemmas`) is then added by Fast2Sum
         vals = sorted(vals, key=lambda v: (not v.nonneg, v.low is not None))
@@ -403,7 +480,7 @@ class FlatProgram:
                                   f"min({acc}, {v.h}))")
             else:
                 self.lines.append(f"{n}s{j}, {n}q{j} = _two_sum({acc}, {v.h})")
-            if all(p.nonneg and p.own for p in vals[:j + 2]):  # A = h
+            if all(p.nonneg and p.A == p.h for p in vals[:j + 2]):  # A = h
                 a_head, a_rest = f"{n}s{j}", a_rest[1:]
             acc = f"{n}s{j}"
             qs.append(f"{n}q{j}")
@@ -413,6 +490,12 @@ class FlatProgram:
         if len(terms) == 1 and lam == 1:  # one 2Sum of two floats: exact, normalised
             return FVal(acc, terms[0], kmax, a, nonneg)
         k = kmax + MARGIN * (len(terms) - 1) * (lam + len(qs))
+        if raw:
+            if not nonneg or divisor:
+                raise AssertionError("only a sum of nonnegative terms is left unjoined")
+            self.lines.append(f"{n}l = {' + '.join(terms)}")
+            return FVal(acc, f"{n}l", k, a, nonneg, MARGIN * (lam + len(qs)),
+                        floor=vals[0].floor)
         if divisor:
             g = self._divisor_guard(k, lam + len(qs))
             self.guards.append(f"({self.named(a)}*{2.0**-g!r} < {acc})")
@@ -475,10 +558,10 @@ def _parts(name: str) -> tuple[tuple[str, ...], tuple[str, ...], Val]:
     range_check(name)
     form, _has_w, policy = SPECS[name]
     args = forms()[form][1]
-    prog = FlatProgram()
+    P, Q, defs = program_form(form)
+    prog = FlatProgram(defs=defs)
     valid = [_compare_exact(prog.emit(rel.lts).val(), prog.emit(rel.gts).val())
              for rel in _relations(args)]
-    P, Q = dd_form(form)
     num = prog.emit(P)
     if Q == 1:
         if num.low is None:

@@ -522,29 +522,29 @@ def cr_min_mse_in_range(s_L, s_G, Delta, c):
     v1h, v1l = _two_prod(c, c)
     v2h, v2l = _two_prod(s_G, s_L)
     v3h, v3l = _two_prod(Delta, Delta)
-    v4h, v4l = _dd_mul_fp_raw(v3h, v3l, s_L)
-    v5s0, v5q0 = _fast_two_sum(max(v2h, v4h), min(v2h, v4h))
-    v5s1, v5q1 = _fast_two_sum(v5s0, -v1h)
-    v5h, v5l = _two_sum(v5s1, v2l + v4l + -v1l + v5q0 + v5q1)
-    v6h = -2.0*c
-    v7s0, v7q0 = _fast_two_sum(max(s_G, s_L), min(s_G, s_L))
-    v7s1, v7q1 = _fast_two_sum(max(v7s0, v3h), min(v7s0, v3h))
-    v7s2, v7q2 = _fast_two_sum(v7s1, v6h)
-    v8a = v7s1 + abs(v6h)
-    v7h, v7l = _fast_two_sum(v7s2, v3l + v7q0 + v7q1 + v7q2)
-    v9h, v9l, v9r = _dd_div(v5h, v5l, v7h, v7l)
-    v10a = v5s0 + v1h
-    ax = abs(v9h)
-    E2 = _fma(ax, _fma(3.2047474274603605e-31*v8a, v9r, 2.8398992587956425e-29), (5.423418723394456e-31*v10a)*v9r)
-    dec = (_fma(abs(v9l), 2.0, E2) < _gap_below(max(ax, TINY)))
+    v4s0, v4q0 = _fast_two_sum(max(s_G, v3h), min(s_G, v3h))
+    v4l = v3l + v4q0
+    v5h, v5l = _dd_mul_fp_raw(v4s0, v4l, s_L)
+    v6s0, v6q0 = _fast_two_sum(v5h, -v1h)
+    v6h, v6l = _two_sum(v6s0, v5l + -v1l + v6q0)
+    v7h = -2.0*c
+    v8s0, v8q0 = _fast_two_sum(max(s_L, v4s0), min(s_L, v4s0))
+    v8s1, v8q1 = _fast_two_sum(v8s0, v7h)
+    v9a = v8s0 + abs(v7h)
+    v8h, v8l = _fast_two_sum(v8s1, v4l + v8q0 + v8q1)
+    v10h, v10l, v10r = _dd_div(v6h, v6l, v8h, v8l)
+    v11a = v5h + v1h
+    ax = abs(v10h)
+    E2 = _fma(ax, _fma(2.711709361697228e-31*v9a, v10r, 2.8398992587956425e-29), (4.437342591868191e-31*v11a)*v10r)
+    dec = (_fma(abs(v10l), 2.0, E2) < _gap_below(max(ax, TINY)))
     m0 = _u64(_f2i(s_L))
     m1 = _u64(_f2i(s_G))
     m2 = _u64(_f2i(Delta) & MAGNITUDE)
     m3 = _u64(_f2i(c) & MAGNITUDE)
     rng = (max(max(m0, m1), max(m2, m3)) <= _u64(RANGE_HI)) & (min(min((m0 - _u64(1)), (m1 - _u64(1))), min((m2 - _u64(1)), (m3 - _u64(1)))) >= _u64(RANGE_LO))
-    pre = rng & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v8a*8.881784197001252e-16 < v7s2)
+    pre = rng & ((v1h < v2h) | ((v1h == v2h) & (v1l <= v2l))) & (v9a*8.881784197001252e-16 < v8s1)
     ok = pre & dec
-    return v9h + 0.0, ok
+    return v10h + 0.0, ok
 
 
 @_jit
