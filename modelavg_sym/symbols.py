@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from modelavg_sym import factoring
+
+factoring.install()  # deterministic multivariate factoring (sympy issue #20456)
+
 
 @dataclass(frozen=True)
 class SymbolInfo:
