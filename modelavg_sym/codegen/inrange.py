@@ -438,8 +438,10 @@ class FlatProgram:
             if raw and x.floor is not None and x.floor.is_Symbol and y.nonneg \
                     and y.src is not None and y.src.is_Symbol:
                 floor = x.floor * y.src
-            lam_out = RAW_FP if x.lam == 1 else MARGIN * (x.lam + 1)
-            return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + 2 * (x.lam + 1)), a, nonneg,
+            # the operation's own error: DW_TIMES_FP = 2 (1 + 1) when normalised
+            op, lam_out = ((DW_TIMES_FP, RAW_FP) if x.lam == 1
+                           else (2 * (x.lam + 1), MARGIN * (x.lam + 1)))
+            return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + op), a, nonneg,
                         lam_out if raw else Fraction(1), own=own, floor=floor)
         self.lines.append(f"{n}h, {n}l = _dd_mul{tail}({x.h}, {x.low}, {y.h}, {y.low})")
         return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_DW), a, nonneg,
