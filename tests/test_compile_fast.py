@@ -27,13 +27,14 @@ from strategies import float_params, float_weights
 
 import modelavg_sym.numeric.api as c
 from modelavg_sym import codegen
+from modelavg_sym.codegen.fused import BLOCK
 from modelavg_sym.codegen.generate import package_root
 from modelavg_sym.codegen.python import vector_source
 from modelavg_sym.errors import InvalidParameterError, UndefinedOptimumError
 from modelavg_sym.numeric import _generated as gen
 from modelavg_sym.symbols import base_assumptions
 
-N = 2 * (1 << 15) + 3  # many blocks of the compiled loops, odd to catch tail bugs
+N = 16 * BLOCK + 3  # many blocks of the compiled loops, odd to catch tail bugs
 WEIGHTED = {"mse", "benefit"}
 
 needs_numba = pytest.mark.skipif(c.backend() != "numba", reason="numba (fast extra) missing")

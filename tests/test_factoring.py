@@ -19,6 +19,8 @@ from modelavg_sym import factoring
 #: The N-estimator optimum of tests/test_setting_file.py's three-node setting (the
 #: expression ``tidy`` factors), as sympy prints it; its symbols are positive.
 SLOW = Path(__file__).parent / "data" / "wang_slow.txt"
+#: Its symbols.
+SLOW_SYMBOLS = ("n_0", "n_1", "n_2", "v", "sigma")
 #: States of sympy's own random generator under which ``tidy`` of it ran for minutes
 #: with sympy's points (each over 25 s here, against 0.3 s).
 BAD_STATES = (48, 64, 156)
@@ -45,9 +47,8 @@ import sympy as sp
 from sympy.core import random as sympy_random
 import modelavg_sym.symbols
 from modelavg_sym.derive.core import tidy
-names = ("n_0", "n_1", "n_2", "v", "sigma")
 expr = sp.sympify(open({str(SLOW)!r}).read(), locals={{n: sp.Symbol(n, positive=True)
-                                                       for n in names}})
+                                                       for n in {SLOW_SYMBOLS!r}}})
 for state in {BAD_STATES!r}:
     sympy_random.seed(state)
     out = tidy(expr)
@@ -77,9 +78,8 @@ def test_the_result_does_not_depend_on_the_seed(monkeypatch):
 
     from modelavg_sym.derive.core import tidy
 
-    names = ("n_0", "n_1", "n_2", "v", "sigma")
     expr = sp.sympify(SLOW.read_text(), locals={n: sp.Symbol(n, positive=True)
-                                                for n in names})
+                                                for n in SLOW_SYMBOLS})
     outs = []
     for seed in ("0", "1", "2"):
         monkeypatch.setenv("MODELAVG_SYM_FACTOR_SEED", seed)

@@ -237,9 +237,6 @@ class FVal:
     #: the exact value X with h = RN(X) (a float input, 2Prod, a power of two times
     #: either), else None
     src: sp.Expr | None = None
-    #: A is the magnitude of h itself (an exact value: input, 2Prod, an exact product of
-    #: such; |X| <= |h| (1 + u)^2, within the margin)
-    own: bool = False
     #: an exact expression F >= 0 with h >= RN(F) for valid inputs (None: unknown); F a
     #: float input (a symbol) means h >= F itself.  For an input or 2Prod, its ``src``.
     floor: sp.Expr | None = None
@@ -347,12 +344,12 @@ class FlatProgram:
         if expr.is_Symbol:
             nonneg = bool(expr.is_nonnegative)
             return FVal(expr.name, A=_magnitude(expr.name, nonneg), nonneg=nonneg, src=expr,
-                        own=True, floor=expr if nonneg else None)
+                        floor=expr if nonneg else None)
         if expr.is_Integer:
             if abs(int(expr)) >= 2**53:
                 raise AssertionError(f"constant {expr} is not exact in float64")
             return FVal(f"{float(expr)!r}", A=f"{float(abs(expr))!r}", nonneg=expr >= 0,
-                        src=expr, own=True, floor=expr if expr >= 0 else None)
+                        src=expr, floor=expr if expr >= 0 else None)
         if expr.is_Add:
             return self.sum([self.emit(t, raw=True) for t in expr.args], raw=raw)
         if expr.is_Mul:
@@ -398,7 +395,7 @@ class FlatProgram:
         if x.low is None:  # a float: its own magnitude
             self.lines.append(f"{n}h = {kf}*{x.h}")
             return FVal(f"{n}h", None, x.k, _magnitude(f"{n}h", nonneg), nonneg, src=src,
-                        own=True, floor=floor)
+                        floor=floor)
         a = f"{float(abs(k))!r}*({x.A})"
         self.lines.append(f"{n}h, {n}l = {kf}*{x.h}, {kf}*{x.low}")
         return FVal(f"{n}h", f"{n}l", x.k, a, nonneg, x.lam, src, floor=floor)
@@ -424,9 +421,7 @@ class FlatProgram:
                 raise AssertionError("a float factor must be exact")
             self.lines.append(f"{n}h, {n}l = _two_prod({x.h}, {y.h})")
             return FVal(f"{n}h", f"{n}l", Fraction(0), _magnitude(f"{n}h", nonneg), nonneg,
-                        src=x.src * y.src, own=True,
-                        floor=x.src * y.src if nonneg else None)
-        own = x.own and y.own and not (x.k or y.k)
+                        src=x.src * y.src, floor=x.src * y.src if nonneg else None)
         # A = |c_h| when each factor's A is its own high part's magnitude: then A's one
         # product is the same rounding as c_h = RN(x_h y_h) (one product fewer)
         same = all(v.A == _magnitude(v.h, v.nonneg) for v in (x, y))
@@ -442,10 +437,10 @@ class FlatProgram:
             op, lam_out = ((DW_TIMES_FP, RAW_FP) if x.lam == 1
                            else (2 * (x.lam + 1), MARGIN * (x.lam + 1)))
             return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + op), a, nonneg,
-                        lam_out if raw else Fraction(1), own=own, floor=floor)
+                        lam_out if raw else Fraction(1), floor=floor)
         self.lines.append(f"{n}h, {n}l = _dd_mul{tail}({x.h}, {x.low}, {y.h}, {y.low})")
         return FVal(f"{n}h", f"{n}l", MARGIN * (x.k + y.k + DW_TIMES_DW), a, nonneg,
-                    RAW_DW if raw else Fraction(1), own=own)
+                    RAW_DW if raw else Fraction(1))
 
     def named(self, code: str) -> str:
         """A variable holding ``code`` (each expression computed once)."""
